@@ -26,7 +26,6 @@ from grids.models import (
     GridKind,
     GridLevel,
     PartyOrganization,
-    PartyOrganizationKind,
 )
 
 

@@ -6,7 +6,6 @@ import logging
 
 from celery import shared_task
 
-
 from grids.models import Grid, PartyOrganization
 from grids.tree_check import check_tree
 
