@@ -159,20 +159,25 @@ class GridAdmin(ScopedAdminMixin, DraggableMPTTAdmin):
         obj.refresh_from_db()
 
     def save_formset(self, request, form, formset, change):
-        """Assignments are written through the assignment services, one by one."""
+        """Assignments are written through the assignment services, one by one; the
+        formset's bookkeeping is filled in so the admin's change log stays right."""
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
         for inline_form in formset.deleted_forms:
             if inline_form.instance.pk:
                 services.assignment_delete(actor=request.user, assignment=inline_form.instance)
+                formset.deleted_objects.append(inline_form.instance)
         for inline_form in formset.forms:
             if inline_form in formset.deleted_forms or not inline_form.has_changed():
                 continue
             values = {f: inline_form.cleaned_data.get(f) for f in AssignmentInlineForm.Meta.fields}
             if inline_form.instance.pk:
-                services.assignment_update(
+                saved = services.assignment_update(
                     actor=request.user, assignment=inline_form.instance, **values
                 )
+                formset.changed_objects.append((saved, inline_form.changed_data))
             else:
-                services.assignment_create(actor=request.user, grid=form.instance, **values)
+                saved = services.assignment_create(actor=request.user, grid=form.instance, **values)
+                formset.new_objects.append(saved)
 
     def delete_model(self, request, obj):
         services.grid_delete(actor=request.user, grid=obj)

@@ -29,6 +29,7 @@ from grids.models import (
 )
 
 
+@extend_schema_field(OpenApiTypes.INT)
 class VisibleGridField(serializers.PrimaryKeyRelatedField):
     """A grid id the requesting user can see; any other id reads as nonexistent."""
 
@@ -36,6 +37,7 @@ class VisibleGridField(serializers.PrimaryKeyRelatedField):
         return scoping.filter_visible(Grid.objects.all(), self.context["request"].user)
 
 
+@extend_schema_field(OpenApiTypes.INT)
 class VisiblePartyOrganizationField(serializers.PrimaryKeyRelatedField):
     def get_queryset(self):
         return scoping.filter_visible(

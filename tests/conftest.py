@@ -16,13 +16,17 @@ The world (boxes are lng/lat rectangles so ``locate`` can be tested)::
 
 from __future__ import annotations
 
+import os
+import socket
 from dataclasses import dataclass
+from urllib.parse import urlparse
 
 import pytest
 from django.db import connection
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from governance.celery import app as celery_app
 from grids.models import Grid, GridKind, GridLevel
 from tests.grids.factories import UserFactory, make_grid, superuser
 
@@ -30,6 +34,33 @@ requires_postgres = pytest.mark.skipif(
     connection.vendor != "postgresql",
     reason="needs PostgreSQL (locking and concurrency); runs in the second pass of .ci/run",
 )
+
+
+def _redis_reachable() -> bool:
+    url = urlparse(os.environ.get("CELERY_BROKER_URL", ""))
+    if url.scheme != "redis":
+        return False
+    try:
+        with socket.create_connection((url.hostname or "127.0.0.1", url.port or 6379), 2):
+            return True
+    except OSError:
+        return False
+
+
+requires_redis = pytest.mark.skipif(
+    not _redis_reachable(),
+    reason="needs a Redis broker (CELERY_BROKER_URL=redis://...); runs in the second pass",
+)
+
+
+@pytest.fixture(autouse=True)
+def _eager_celery(request):
+    """Tasks run in the caller unless a test asks for the real broker (marker ``broker``)."""
+    eager = "broker" not in request.keywords
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = eager
+    yield
+    celery_app.conf.task_always_eager = previous
 
 
 @pytest.fixture(autouse=True)
