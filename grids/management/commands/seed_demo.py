@@ -1,0 +1,67 @@
+"""``manage.py seed_demo``: load the five seed places as demo data (see ``grids.demo``).
+
+The command only parses options, prints and turns a refusal into ``CommandError``; what
+is built, and how it stays idempotent, lives in ``grids.demo`` so it can be read and
+tested without a command around it.
+"""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from grids import demo
+
+
+class Command(BaseCommand):
+    help = (
+        "Create the five seed places of DOMAIN.md (Delê, Jigong, Xiangning, Baijiantan, "
+        "Wenyuan) as grid trees with boundaries, party organizations and demo users, then "
+        f"print the accounts (password {demo.DEMO_PASSWORD!r}). Safe to run again: only "
+        "what is missing is created and existing rows are never changed."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--quiet", action="store_true", help="Print nothing (same as --verbosity 0)."
+        )
+
+    def handle(self, *args: object, quiet: bool = False, **options: object) -> None:
+        loud = not quiet and options.get("verbosity", 1) != 0
+        try:
+            result = demo.seed(log=self.stdout.write if loud else demo.silent)
+        except demo.DemoError as exc:
+            raise CommandError(str(exc)) from exc
+        if loud:
+            self._summary(result.created)
+            self._accounts(result.accounts)
+
+    def _summary(self, created: demo.Tally) -> None:
+        if created.total == 0:
+            self.stdout.write(
+                self.style.SUCCESS("Nothing created: the demo data was already complete.")
+            )
+            return
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Created {created.grids} grids, {created.party_organizations} party "
+                f"organizations, {created.users} users and {created.assignments} assignments."
+            )
+        )
+
+    def _accounts(self, rows: list[demo.AccountRow]) -> None:
+        """The accounts as a table; the grid comes last because CJK text breaks alignment."""
+        header = demo.AccountRow("username", "password", "role", "grid")
+        width_user = max(len(r.username) for r in [header, *rows])
+        width_password = max(len(r.password) for r in [header, *rows])
+        width_role = max(len(r.role) for r in [header, *rows])
+        self.stdout.write("")
+        self.stdout.write(f"Demo accounts (all with password {demo.DEMO_PASSWORD}):")
+        for row in [header, *rows]:
+            self.stdout.write(
+                f"{row.username:<{width_user}}  {row.password:<{width_password}}  "
+                f"{row.role:<{width_role}}  {row.grid}"
+            )
+        self.stdout.write(
+            "Accounts that already existed were left as they were: if a password was changed "
+            "since, the one above no longer applies."
+        )
