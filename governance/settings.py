@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "mptt",
+    "simple_history",
     "governance.accounts",
     "grids",
     "residents",
@@ -59,6 +60,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "simple_history.middleware.HistoryRequestMiddleware",
 ]
 
 ROOT_URLCONF = "governance.urls"
@@ -115,6 +117,15 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
+
+# --- Personal data ------------------------------------------------------------------------
+# Keys that encrypt ID-card numbers at rest and key their lookup hashes. Comma-separated,
+# newest first: the first encrypts, all decrypt, so a key can be rotated. Each is a Fernet
+# key (python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())").
+# In development a key is derived from SECRET_KEY; production must set its own.
+PII_KEYS = env_list("PII_KEYS", [])
+if not PII_KEYS and not DEBUG:
+    raise ImproperlyConfigured("PII_KEYS must be set when DEBUG is off.")
 
 # --- Cache --------------------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL", "")

@@ -18,22 +18,45 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from governance.celery import app as celery_app
-from grids.models import Grid, GridKind, GridLevel
-from tests.grids.factories import UserFactory, make_grid, superuser
+from grids.models import AssignmentRole, Grid, GridKind, GridLevel
+from tests.grids.factories import UserFactory, assign, make_grid, superuser
 
 requires_postgres = pytest.mark.skipif(
     connection.vendor != "postgresql",
     reason="needs PostgreSQL (locking and concurrency); runs in the second pass of .ci/run",
 )
+
+
+def run_in_threads(count: int, work) -> list[BaseException]:
+    """Start ``count`` threads released together by a barrier; return their errors."""
+    barrier = threading.Barrier(count)
+    errors: list[BaseException] = []
+
+    def runner(index: int) -> None:
+        try:
+            barrier.wait(timeout=30)
+            work(index)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=runner, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return errors
 
 
 def _redis_reachable() -> bool:
@@ -107,6 +130,38 @@ def world(db) -> World:
     C2 = make_grid(None, GridLevel.COUNTY, name="县C2", box=(110.0, 35.0, 111.0, 36.0))
     T9 = make_grid(C2, GridLevel.TOWNSHIP, name="镇T9", box=(110.0, 35.0, 111.0, 36.0))
     return World(C, T1, A, A1, A1a, A2, B, B1, T2, D1, D2, C2, T9).refresh()
+
+
+@pytest.fixture
+def staff(world, make_user):
+    """Alice: community staff of community A (sees and changes A's subtree)."""
+    alice = make_user("alice")
+    assign(alice, world.A, AssignmentRole.COMMUNITY_STAFF)
+    return alice
+
+
+@pytest.fixture
+def worker(world, make_user):
+    """Bob: a full-time grid worker on estate A1 (sees A1 and A1a, changes no grid)."""
+    bob = make_user("bob")
+    assign(bob, world.A1, AssignmentRole.FULL_TIME_WORKER)
+    return bob
+
+
+@pytest.fixture
+def outsider(world, make_user):
+    """Charlie: a grid worker on community B, A's sibling (sees nothing of A)."""
+    charlie = make_user("charlie")
+    assign(charlie, world.B, AssignmentRole.FULL_TIME_WORKER)
+    return charlie
+
+
+@pytest.fixture
+def leader(world, make_user):
+    """Dan: district leader of county C (reads the whole county, changes nothing)."""
+    dan = make_user("dan")
+    assign(dan, world.C, AssignmentRole.DISTRICT_LEADER)
+    return dan
 
 
 @pytest.fixture

@@ -39,6 +39,7 @@ def test_deploy_check_is_clean_with_production_variables(tmp_path):
         "DEBUG": "0",
         "SECRET_KEY": "x7Kq9-production-secret-for-the-check-" + "a1b2c3d4e5f6g7h8i9j0" * 2,
         "ALLOWED_HOSTS": "grid.example.org",
+        "PII_KEYS": "1hA2nW4h0u0S1JqfYqZk6wqg9uWcS3tn0n2ymwJm0mI=",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'deploy.sqlite3'}",
     }
     result = subprocess.run(

@@ -11,14 +11,6 @@ from tests.grids.factories import assign, make_grid, tree_snapshot
 
 
 @pytest.fixture
-def staff(world, make_user):
-    """Alice: community staff of community A (may change A's subtree)."""
-    alice = make_user("alice")
-    assign(alice, world.A, AssignmentRole.COMMUNITY_STAFF)
-    return alice
-
-
-@pytest.fixture
 def alice_api(staff, api_client_for):
     return api_client_for(staff)
 

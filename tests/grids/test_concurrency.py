@@ -12,32 +12,10 @@ from grids import services
 from grids.locking import acquire_tree_lock, tree_lock_key
 from grids.models import Grid, GridLevel
 from grids.tree_check import check_tree
-from tests.conftest import requires_postgres
+from tests.conftest import requires_postgres, run_in_threads
 from tests.grids.factories import make_grid, superuser
 
 pytestmark = [requires_postgres, pytest.mark.django_db(transaction=True)]
-
-
-def run_in_threads(count: int, work) -> list[BaseException]:
-    """Start ``count`` threads released together by a barrier; return their errors."""
-    barrier = threading.Barrier(count)
-    errors: list[BaseException] = []
-
-    def runner(index: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            work(index)
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=runner, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return errors
 
 
 def test_twenty_threads_inserting_under_one_parent_leave_a_valid_tree():

@@ -2,26 +2,8 @@
 
 from __future__ import annotations
 
-import pytest
-
 from grids.models import AssignmentRole, Grid
 from tests.grids.factories import assign
-
-
-@pytest.fixture
-def worker(world, make_user):
-    """Bob: a full-time grid worker on estate A1 (sees A1 and A1a, changes nothing)."""
-    bob = make_user("bob")
-    assign(bob, world.A1, AssignmentRole.FULL_TIME_WORKER)
-    return bob
-
-
-@pytest.fixture
-def staff(world, make_user):
-    """Alice: community staff of community A."""
-    alice = make_user("alice")
-    assign(alice, world.A, AssignmentRole.COMMUNITY_STAFF)
-    return alice
 
 
 def test_home_needs_login(client):
