@@ -19,7 +19,7 @@ from typing import TypeVar
 
 from django.db.models import Model, Q, QuerySet
 
-from grids.models import Grid, GridAssignment
+from grids.models import AssignmentRole, Grid, GridAssignment
 from grids.roles import role_can_change
 
 Bounds = tuple[int, int, int]  # (tree_id, lft, rght)
@@ -43,6 +43,7 @@ class Scope:
     is_global: bool
     view: tuple[Bounds, ...]
     change: tuple[Bounds, ...]
+    roles: tuple[tuple[str, Bounds], ...] = ()
 
     def q(self, *, via: str = "", action: str = "view") -> Q:
         """A filter for rows whose grid (reached through ``via``) lies in the scope."""
@@ -77,6 +78,16 @@ class Scope:
     def can_change(self, grid: Grid) -> bool:
         return self._contains(grid, self.change)
 
+    def roles_for(self, grid: Grid) -> frozenset[str]:
+        """The roles the user holds on ``grid`` or any grid above it (all, for a superuser)."""
+        if self.is_global:
+            return frozenset(AssignmentRole.values)
+        return frozenset(
+            role
+            for role, (tree_id, lft, rght) in self.roles
+            if grid.tree_id == tree_id and lft <= grid.lft and grid.rght <= rght
+        )
+
     @property
     def is_empty(self) -> bool:
         return not self.is_global and not self.view
@@ -105,11 +116,15 @@ def scope_for(user, *, fresh: bool = False) -> Scope:
     )
     view: list[Bounds] = []
     change: list[Bounds] = []
+    roles: list[tuple[str, Bounds]] = []
     for role, tree_id, lft, rght in rows:
         view.append((tree_id, lft, rght))
+        roles.append((role, (tree_id, lft, rght)))
         if role_can_change(role):
             change.append((tree_id, lft, rght))
-    scope = Scope(is_global=False, view=_outermost(view), change=_outermost(change))
+    scope = Scope(
+        is_global=False, view=_outermost(view), change=_outermost(change), roles=tuple(roles)
+    )
     setattr(user, _CACHE_ATTR, scope)
     return scope
 
@@ -130,6 +145,10 @@ def can_view(user, grid: Grid) -> bool:
 
 def can_change(user, grid: Grid) -> bool:
     return scope_for(user).can_change(grid)
+
+
+def roles_for(user, grid: Grid) -> frozenset[str]:
+    return scope_for(user).roles_for(grid)
 
 
 def scope_roots(user) -> QuerySet[Grid]:

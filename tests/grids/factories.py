@@ -3,6 +3,7 @@ only right when every structural write takes the same path as in production."""
 
 from __future__ import annotations
 
+import datetime
 import itertools
 
 import factory
@@ -56,7 +57,10 @@ def make_grid(
 
 
 def assign(user, grid: Grid, role: str) -> GridAssignment:
-    return services.assignment_create(actor=superuser(), user=user, grid=grid, role=role)
+    """An open assignment that began long ago, so tests with a frozen clock still see it."""
+    return services.assignment_create(
+        actor=superuser(), user=user, grid=grid, role=role, starts_on=datetime.date(2000, 1, 1)
+    )
 
 
 def make_party_organization(grid: Grid, kind: str, parent=None, name: str | None = None):
