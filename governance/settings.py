@@ -243,6 +243,11 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
+    "campaigns-close-expired": {
+        "task": "residents.tasks.campaigns_close_expired_task",
+        "schedule": 300.0,
+        "options": {"expires": 240},
+    },
     "grid-tree-check": {
         "task": "grids.tasks.grid_tree_check_task",
         "schedule": 3600.0,

@@ -4,19 +4,28 @@ with history; personal fields shown masked; writes through ``residents.services`
 from __future__ import annotations
 
 from django import forms
-from django.contrib import admin
-from django.core.exceptions import ValidationError
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from governance.errors import Conflict
 from grids import scoping
 from grids.models import Grid
 from grids.scoped_admin import ScopedAdminMixin
 from residents import permissions, services
+from residents.exporting import export_residents_xlsx
+from residents.importing import EXPORT_HEADERS
 from residents.models import (
     Campaign,
     CampaignTask,
     Household,
+    ImportJob,
     KeyGroupTag,
     PersonalDataAccess,
     Resident,
@@ -115,6 +124,27 @@ class HouseholdForm(forms.ModelForm):
         return cleaned
 
 
+class ImportForm(forms.Form):
+    file = forms.FileField(label=_("Spreadsheet (.xlsx or .csv)"))
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if not upload.name.lower().endswith((".xlsx", ".csv")):
+            raise ValidationError(_("Upload an .xlsx or .csv file."))
+        if upload.size > 20 * 1024 * 1024:
+            raise ValidationError(_("The file is larger than 20 MB."))
+        return upload
+
+
+ACTION_LABELS = {
+    "create": _("new"),
+    "update": _("update"),
+    "unchanged": _("unchanged"),
+    "refused": _("refused"),
+}
+REPORT_ROWS_SHOWN = 500
+
+
 @admin.register(Household)
 class HouseholdAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
     form = HouseholdForm
@@ -144,6 +174,95 @@ class HouseholdAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
         if obj is None:
             return super().has_change_permission(request)
         return permissions.can_edit_archive(request.user, obj.grid)
+
+    def get_urls(self):
+        own = [
+            path(
+                "import/",
+                self.admin_site.admin_view(self.import_view),
+                name="residents_household_import",
+            ),
+            path(
+                "import/<int:job_id>/",
+                self.admin_site.admin_view(self.import_job_view),
+                name="residents_household_import_job",
+            ),
+            path(
+                "export/",
+                self.admin_site.admin_view(self.export_view),
+                name="residents_household_export",
+            ),
+        ]
+        return own + super().get_urls()
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "can_import": self._can_import(request)}
+        return super().changelist_view(request, extra_context)
+
+    def _can_import(self, request) -> bool:
+        return request.user.is_superuser or bool(scoping.scope_for(request.user).change)
+
+    def import_view(self, request):
+        if not self._can_import(request):
+            raise PermissionDenied
+        form = ImportForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            job = services.import_job_start(actor=request.user, upload=form.cleaned_data["file"])
+            return redirect("admin:residents_household_import_job", job.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "form": form,
+            "headers": EXPORT_HEADERS,
+            "jobs": ImportJob.objects.filter(created_by=request.user)[:10],
+            "title": _("Import households and residents"),
+        }
+        return TemplateResponse(request, "admin/residents/import_upload.html", context)
+
+    def import_job_view(self, request, job_id: int):
+        job = get_object_or_404(ImportJob, pk=job_id, created_by=request.user)
+        if request.method == "POST" and "confirm" in request.POST:
+            try:
+                services.import_job_confirm(actor=request.user, job=job)
+            except Conflict as exc:
+                messages.error(request, exc.message)
+            return redirect("admin:residents_household_import_job", job.pk)
+        rows = sorted(job.report, key=lambda r: (r["action"] != "refused", r["line"]))
+        shown = rows[:REPORT_ROWS_SHOWN]
+        for row in shown:
+            row["action_label"] = ACTION_LABELS.get(row["action"], row["action"])
+        context = {
+            **self.admin_site.each_context(request),
+            "job": job,
+            "rows": shown,
+            "shown": len(shown),
+            "more": len(rows) > len(shown),
+            "title": job.original_name,
+        }
+        return TemplateResponse(request, "admin/residents/import_job.html", context)
+
+    def export_view(self, request):
+        residents = Resident.objects.filter(household__in=self.get_queryset(request).values("pk"))
+        subtree = Grid.objects.filter(pk=request.GET.get("subtree") or 0).first()
+        if subtree is not None:
+            residents = residents.filter(
+                household__grid__tree_id=subtree.tree_id,
+                household__grid__lft__gte=subtree.lft,
+                household__grid__rght__lte=subtree.rght,
+            )
+        content = export_residents_xlsx(
+            user=request.user,
+            residents=residents,
+            ip_address=request.META.get("REMOTE_ADDR"),
+            path=request.path,
+        )
+        filename = f"residents-{timezone.localdate():%Y%m%d}.xlsx"
+        response = HttpResponse(
+            content,
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        response["Cache-Control"] = "no-store"
+        return response
 
     def save_model(self, request, obj, form, change):
         fields = {f: form.cleaned_data.get(f) for f in HouseholdForm.Meta.fields}

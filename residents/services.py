@@ -19,6 +19,8 @@ from django.utils.translation import gettext as _
 
 from governance import pii
 from governance.errors import Conflict
+from governance.queueing import enqueue_on_commit
+from grids import scoping
 from grids.models import Grid, GridLevel
 from residents import permissions
 from residents.models import (
@@ -26,6 +28,8 @@ from residents.models import (
     CampaignStatus,
     CampaignTask,
     Household,
+    ImportJob,
+    ImportStatus,
     KeyGroupTag,
     LivingStatus,
     PersonalDataAccess,
@@ -505,3 +509,31 @@ def _close_if_complete(campaign_id: int) -> None:
     if campaign.status == CampaignStatus.OPEN:
         with contextlib.suppress(Conflict):  # closed meanwhile by the sweep or staff
             campaign_close(campaign=campaign)
+
+
+# --- imports -----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def import_job_start(*, actor, upload) -> ImportJob:
+    """Store the upload and queue its dry run after the commit."""
+    from residents.tasks import import_plan_task
+
+    if not scoping.scope_for(actor).change and not actor.is_superuser:
+        _require(False, _("Only community staff and grid leaders import archives."))
+    job = ImportJob.objects.create(created_by=actor, file=upload, original_name=upload.name[:200])
+    enqueue_on_commit(import_plan_task, job.pk)
+    return job
+
+
+@transaction.atomic
+def import_job_confirm(*, actor, job: ImportJob) -> ImportJob:
+    """Queue the real import of a checked job (only its uploader confirms it)."""
+    from residents.tasks import import_apply_task
+
+    job = ImportJob.objects.select_for_update().get(pk=job.pk)
+    _require(job.created_by_id == actor.pk, _("Only the person who uploaded it can confirm it."))
+    if job.status != ImportStatus.PLANNED:
+        raise Conflict(_("This import is not waiting for confirmation."), code="not_planned")
+    enqueue_on_commit(import_apply_task, job.pk)
+    return job
