@@ -21,8 +21,6 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Min
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
@@ -39,7 +37,7 @@ from residents.models import (
     Resident,
 )
 from residents.personal_data import mask_id_number, parse_id_number, validate_phone
-from residents.services import HOUSEHOLD_LEVELS
+from residents.services import HOUSEHOLD_LEVELS, households_refresh_duties
 
 Progress = Callable[[int, int], None]
 
@@ -401,37 +399,6 @@ def _set_tags(residents_and_tags: Iterable[tuple[Resident, list[int]]]) -> None:
     )
 
 
-def _refresh_duties(household_ids: set[int]) -> None:
-    """The bulk form of ``services.household_refresh_duty`` for the touched households."""
-    shortest = dict(
-        Household.objects.filter(pk__in=household_ids)
-        .filter(residents__living_status=LivingStatus.RESIDENT)
-        .annotate(days=Min("residents__tags__visit_interval_days"))
-        .values_list("pk", "days")
-    )
-    heads: dict[int, int] = {}
-    for household_id, resident_id in (
-        Resident.objects.filter(household_id__in=household_ids, relation=Relation.HEAD)
-        .order_by("-pk")
-        .values_list("household_id", "pk")
-    ):
-        heads[household_id] = resident_id  # the earliest head wins (ordered newest first)
-    changed = []
-    for household in Household.objects.filter(pk__in=household_ids):
-        days = shortest.get(household.pk)
-        start = household.last_visited_at or household.created_at
-        household.visit_interval_days = days
-        household.visit_due_on = (
-            timezone.localdate(start) + datetime.timedelta(days=days) if days else None
-        )
-        if household.head_id is None and household.pk in heads:
-            household.head_id = heads[household.pk]
-        changed.append(household)
-    Household.objects.bulk_update(
-        changed, ["visit_interval_days", "visit_due_on", "head"], batch_size=500
-    )
-
-
 @transaction.atomic
 def apply_import(
     rows: list[dict[str, str] | None], *, user, progress: Progress | None = None
@@ -460,7 +427,7 @@ def apply_import(
             default_user=user,
         )
     _set_tags(to_create + to_update)
-    _refresh_duties({r.household_id for r, _t in to_create + to_update})
+    households_refresh_duties({r.household_id for r, _t in to_create + to_update})
     if progress:
         progress(len(to_create) + len(to_update), len(to_create) + len(to_update))
     return plan

@@ -163,6 +163,38 @@ def household_refresh_duty(household: Household, *, today: datetime.date | None 
     )
 
 
+def households_refresh_duties(household_ids: set[int]) -> None:
+    """The bulk form of ``household_refresh_duty`` (imports, demo data); also sets a head
+    where a household has none and a resident is marked as the head."""
+    shortest = dict(
+        Household.objects.filter(pk__in=household_ids)
+        .filter(residents__living_status=LivingStatus.RESIDENT)
+        .annotate(days=Min("residents__tags__visit_interval_days"))
+        .values_list("pk", "days")
+    )
+    heads: dict[int, int] = {}
+    for household_id, resident_id in (
+        Resident.objects.filter(household_id__in=household_ids, relation=Relation.HEAD)
+        .order_by("-pk")
+        .values_list("household_id", "pk")
+    ):
+        heads[household_id] = resident_id  # the earliest head wins (ordered newest first)
+    changed = []
+    for household in Household.objects.filter(pk__in=household_ids):
+        days = shortest.get(household.pk)
+        start = household.last_visited_at or household.created_at
+        household.visit_interval_days = days
+        household.visit_due_on = (
+            timezone.localdate(start) + datetime.timedelta(days=days) if days else None
+        )
+        if household.head_id is None and household.pk in heads:
+            household.head_id = heads[household.pk]
+        changed.append(household)
+    Household.objects.bulk_update(
+        changed, ["visit_interval_days", "visit_due_on", "head"], batch_size=500
+    )
+
+
 # --- residents --------------------------------------------------------------------------------
 
 
