@@ -27,8 +27,10 @@ from residents.models import (
     Household,
     ImportJob,
     KeyGroupTag,
+    PartyMember,
     PersonalDataAccess,
     Resident,
+    UnitHeadship,
     Visit,
 )
 from residents.personal_data import validate_phone
@@ -464,3 +466,24 @@ class PersonalDataAccessAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(PartyMember)
+class PartyMemberAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
+    """Party members, scoped through their organization's grid."""
+
+    scope_via = "organization__grid"
+    list_display = ("__str__", "organization", "status", "employer")
+    list_filter = ("status",)
+    search_fields = ("resident__name", "user__username", "user__full_name", "employer")
+    list_select_related = ("resident", "user", "organization__grid")
+    autocomplete_fields = ()
+    raw_id_fields = ("resident", "user")
+
+
+@admin.register(UnitHeadship)
+class UnitHeadshipAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    list_display = ("resident", "grid", "building", "unit")
+    search_fields = ("resident__name", "building")
+    list_select_related = ("resident", "grid")
+    raw_id_fields = ("resident",)
