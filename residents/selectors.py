@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Case, Count, Prefetch, Q, QuerySet, When
 from django.utils import timezone
 
 from grids import scoping
@@ -13,6 +13,7 @@ from residents.models import (
     CampaignTask,
     Household,
     LivingStatus,
+    Relation,
     Resident,
     Visit,
 )
@@ -31,19 +32,21 @@ def resident_list(*, user) -> QuerySet[Resident]:
     return scoping.filter_visible(queryset, user, via="household__grid")
 
 
-def household_archive(*, user, pk: int) -> Household:
-    """One household with everything its archive page shows (raises DoesNotExist)."""
-    residents = Resident.objects.prefetch_related("tags").order_by("relation", "birth_date")
+def household_archive(*, user) -> QuerySet[Household]:
+    """Households with what their archive page shows: the people, head first, with tags."""
+    people = Resident.objects.prefetch_related("tags").order_by(
+        Case(When(relation=Relation.HEAD, then=0), default=1), "birth_date", "pk"
+    )
     return (
         household_list(user=user)
-        .prefetch_related(
-            Prefetch("residents", queryset=residents),
-            Prefetch("visits", queryset=Visit.objects.select_related("visitor")[:20]),
-            "linked_households",
-        )
         .select_related("lead_household")
-        .get(pk=pk)
+        .prefetch_related(Prefetch("residents", queryset=people))
     )
+
+
+def household_latest_visits(*, user, household: Household, limit: int = 10) -> list[Visit]:
+    visits = visit_list(user=user).filter(household=household)
+    return list(visits.order_by("-visited_at", "-pk")[:limit])
 
 
 def duty_list(
