@@ -78,6 +78,45 @@ class KeyGroupTagViewSet(viewsets.ReadOnlyModelViewSet):
     pagination_class = None
 
 
+class ResidentSerializer(serializers.ModelSerializer):
+    id_number = serializers.CharField(source="id_number_masked", read_only=True)
+    phone = serializers.CharField(source="masked_phone", read_only=True)
+    age = serializers.SerializerMethodField()
+    is_elderly = serializers.BooleanField(read_only=True)
+    tag_names = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Resident
+        fields = [
+            "id",
+            "household",
+            "name",
+            "gender",
+            "birth_date",
+            "age",
+            "is_elderly",
+            "ethnicity",
+            "id_number",
+            "phone",
+            "relation",
+            "living_status",
+            "tags",
+            "tag_names",
+            "notes",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.INT)
+    def get_age(self, resident: Resident) -> int:
+        return resident.age()
+
+    @extend_schema_field({"type": "array", "items": {"type": "string"}})
+    def get_tag_names(self, resident: Resident) -> list[str]:
+        return [t.name for t in resident.tags.all()]
+
+
 # --- households --------------------------------------------------------------------------------
 
 
@@ -196,7 +235,7 @@ class HouseholdViewSet(
     def update(self, request: Request, *args, **kwargs) -> Response:
         return self.partial_update(request, *args, **kwargs)
 
-    @extend_schema(responses=lambda: ResidentSerializer(many=True))
+    @extend_schema(responses=ResidentSerializer(many=True))
     @action(detail=True, methods=["get"], pagination_class=None)
     def residents(self, request: Request, pk=None) -> Response:
         household = self.get_object()
@@ -219,45 +258,6 @@ class HouseholdViewSet(
 
 
 # --- residents ---------------------------------------------------------------------------------
-
-
-class ResidentSerializer(serializers.ModelSerializer):
-    id_number = serializers.CharField(source="id_number_masked", read_only=True)
-    phone = serializers.CharField(source="masked_phone", read_only=True)
-    age = serializers.SerializerMethodField()
-    is_elderly = serializers.BooleanField(read_only=True)
-    tag_names = serializers.SerializerMethodField()
-
-    class Meta:
-        model = Resident
-        fields = [
-            "id",
-            "household",
-            "name",
-            "gender",
-            "birth_date",
-            "age",
-            "is_elderly",
-            "ethnicity",
-            "id_number",
-            "phone",
-            "relation",
-            "living_status",
-            "tags",
-            "tag_names",
-            "notes",
-            "created_at",
-            "updated_at",
-        ]
-        read_only_fields = fields
-
-    @extend_schema_field(OpenApiTypes.INT)
-    def get_age(self, resident: Resident) -> int:
-        return resident.age()
-
-    @extend_schema_field({"type": "array", "items": {"type": "string"}})
-    def get_tag_names(self, resident: Resident) -> list[str]:
-        return [t.name for t in resident.tags.all()]
 
 
 class ResidentWriteSerializer(serializers.Serializer):

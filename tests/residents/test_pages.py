@@ -341,6 +341,7 @@ def test_logging_a_visit_from_the_archive(client, overdue, worker):
     response = client.post(
         f"/residents/households/{h1.pk}/visits/",
         {"kind": "must_visit", "findings": "老人身体硬朗", "photo": png_upload()},
+        **EN,
     )
 
     assert response.status_code == 302
