@@ -7,6 +7,7 @@ clone runs with no configuration; production sets the variables listed in
 
 from __future__ import annotations
 
+import datetime
 from pathlib import Path
 
 import dj_database_url
@@ -215,6 +216,12 @@ SPECTACULAR_SETTINGS = {
         "GridLevelEnum": "grids.models.GridLevel",
         "AssignmentRoleEnum": "grids.models.AssignmentRole",
         "PartyOrganizationKindEnum": "grids.models.PartyOrganizationKind",
+        "TicketStatusEnum": "tickets.models.TicketStatus",
+        "WhistleStatusEnum": "tickets.models.WhistleStatus",
+        "TicketEventKindEnum": "tickets.models.EventKind",
+        "TicketChannelEnum": "tickets.models.Channel",
+        "TicketRatingEnum": "tickets.models.Rating",
+        "TicketRouteEnum": "tickets.models.Route",
     },
 }
 
@@ -243,6 +250,11 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
+    "ticket-auto-close": {
+        "task": "tickets.tasks.ticket_auto_close_task",
+        "schedule": 600.0,
+        "options": {"expires": 540},
+    },
     "campaigns-close-expired": {
         "task": "residents.tasks.campaigns_close_expired_task",
         "schedule": 300.0,
@@ -254,6 +266,10 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 3000},
     },
 }
+
+# --- Tickets ------------------------------------------------------------------------------
+# A resolved ticket the reporter has not rated closes itself after this long (闭环评事).
+TICKET_AUTO_CLOSE_AFTER = datetime.timedelta(days=env_int("TICKET_AUTO_CLOSE_DAYS", 7))
 
 # --- Email and logging --------------------------------------------------------------------
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

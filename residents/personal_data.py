@@ -18,7 +18,8 @@ WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARS = "10X98765432"
 _ID_SHAPE = re.compile(r"^\d{17}[\dX]$")
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
-_LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}(-\d{1,6})?$")
+_LANDLINE = re.compile(r"^0\d{2,3}-?[2-9]\d{6,7}(-\d{1,6})?$")
+_SEPARATORS = re.compile(r"[\s()（）]")
 
 
 @dataclass(frozen=True)
@@ -55,11 +56,19 @@ def parse_id_number(raw: str) -> IdCard:
 
 
 def normalize_phone(raw: str) -> str:
-    return re.sub(r"[\s()]", "", raw or "").removeprefix("+86")
+    """Drop spaces, brackets and a +86/0086 prefix, so one number entered twice compares
+    equal."""
+    phone = _SEPARATORS.sub("", raw or "")
+    for prefix in ("+86", "0086"):
+        if phone.startswith(prefix):
+            phone = phone[len(prefix) :].lstrip("-")
+    return phone
 
 
 def validate_phone(raw: str) -> str:
-    """A mainland mobile (11 digits from 13…19) or a landline with area code."""
+    """A number one can dial in mainland China: a mobile (11 digits from 13…19) or a
+    landline with its area code and optional extension; residents, households and the
+    reporters of tickets all go through this one rule."""
     phone = normalize_phone(raw)
     if _MOBILE.match(phone) or _LANDLINE.match(phone):
         return phone
