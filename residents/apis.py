@@ -350,9 +350,18 @@ class ResidentViewSet(
 # --- visits ------------------------------------------------------------------------------------
 
 
+@extend_schema_field(OpenApiTypes.INT)
+class VisibleTicketField(serializers.PrimaryKeyRelatedField):
+    def get_queryset(self):
+        from tickets.selectors import ticket_visible
+
+        return ticket_visible(user=self.context["request"].user)
+
+
 class VisitSerializer(serializers.ModelSerializer):
     visitor_name = serializers.CharField(source="visitor.__str__", read_only=True)
     household = VisibleHouseholdField()
+    follow_up_ticket = VisibleTicketField(required=False, allow_null=True)
 
     class Meta:
         model = Visit
@@ -366,6 +375,7 @@ class VisitSerializer(serializers.ModelSerializer):
             "findings",
             "answers",
             "photo",
+            "follow_up_ticket",
             "created_at",
         ]
         read_only_fields = ["id", "visitor", "visitor_name", "created_at"]
@@ -405,6 +415,7 @@ class VisitViewSet(
             answers=data.get("answers") or {},
             photo=data.get("photo"),
             visited_at=data.get("visited_at"),
+            follow_up_ticket=data.get("follow_up_ticket"),
         )
 
 

@@ -362,6 +362,14 @@ class Visit(models.Model):
     findings = models.TextField(_("what was found"), blank=True)
     answers = models.JSONField(_("checklist answers"), default=dict, blank=True)
     photo = models.ImageField(_("photo"), upload_to="visits/%Y/%m/", blank=True)
+    follow_up_ticket = models.ForeignKey(
+        "tickets.Ticket",
+        verbose_name=_("follow-up ticket"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="visits",
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:

@@ -346,10 +346,13 @@ def _store_visit(
     answers: dict,
     photo,
     visited_at: datetime.datetime | None,
+    follow_up_ticket=None,
 ) -> Visit:
     visited_at = visited_at or timezone.now()
     if visited_at > timezone.now() + datetime.timedelta(minutes=5):
         raise ValidationError({"visited_at": _("A visit cannot be in the future.")})
+    if follow_up_ticket is not None and follow_up_ticket.household_id not in (None, household.pk):
+        raise ValidationError({"follow_up_ticket": _("This ticket concerns another household.")})
     visit = Visit(
         household=household,
         visitor=actor,
@@ -357,6 +360,7 @@ def _store_visit(
         findings=findings or "",
         answers=answers or {},
         visited_at=visited_at,
+        follow_up_ticket=follow_up_ticket,
     )
     if photo:
         visit.photo = photo
@@ -378,8 +382,10 @@ def visit_log(
     answers: dict | None = None,
     photo=None,
     visited_at: datetime.datetime | None = None,
+    follow_up_ticket=None,
 ) -> Visit:
-    """Record a visit to a household and move its must-visit clock."""
+    """Record a visit to a household and move its must-visit clock; a follow-up visit may
+    name the ticket it follows up."""
     _require(permissions.can_visit(actor, household.grid), _("You may not visit this household."))
     if kind == VisitKind.CAMPAIGN:
         raise ValidationError({"kind": _("Campaign visits are recorded on the campaign task.")})
@@ -393,6 +399,7 @@ def visit_log(
         answers=answers or {},
         photo=photo,
         visited_at=visited_at,
+        follow_up_ticket=follow_up_ticket,
     )
 
 

@@ -33,6 +33,7 @@ from residents.models import (
     Visit,
     VisitKind,
 )
+from tickets.selectors import ticket_visible
 
 PAGE_SIZE = 25
 ARCHIVE_VISITS = 10  # the archive shows the latest visits; the API has them all
@@ -121,6 +122,10 @@ def _render_archive(
         "duty": status,
         "residents": household.residents.all(),
         "visits": _latest_visits(request, household),
+        "tickets": ticket_visible(user=request.user)
+        .filter(household=household)
+        .select_related("category")
+        .order_by("-created_at")[:ARCHIVE_VISITS],
         "linked": linked,
         "can_reveal": bool(permissions.revealable_fields(request.user, grid)),
         "visit_form": visit_form if may_visit else None,

@@ -19,6 +19,7 @@ from rest_framework.response import Response
 
 from grids import scoping
 from grids.models import Grid, GridKind
+from residents.apis import VisibleHouseholdField
 from tickets import permissions as rights
 from tickets import selectors, services
 from tickets.deadlines import is_overdue
@@ -176,6 +177,7 @@ class TicketSerializer(serializers.ModelSerializer):
             "lat",
             "lng",
             "address",
+            "household",
             "reporter",
             "reporter_name",
             "reporter_phone",
@@ -300,6 +302,7 @@ class TicketCreateSerializer(serializers.Serializer):
         required=False, allow_null=True, default=None, min_value=-180, max_value=180
     )
     address = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    household = VisibleHouseholdField(required=False, allow_null=True, default=None)
     channel = serializers.ChoiceField(choices=Channel.choices, default=Channel.API)
     anonymous = serializers.BooleanField(
         default=False,

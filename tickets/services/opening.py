@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from grids.locate import locate
 from grids.models import Grid
+from residents.models import Household
 from residents.personal_data import validate_phone
 from tickets import permissions
 from tickets.deadlines import apply_policy
@@ -71,6 +72,7 @@ def ticket_open(
     lat: float | None = None,
     lng: float | None = None,
     address: str = "",
+    household: Household | None = None,
     reporter=None,
     reporter_name: str = "",
     reporter_phone: str = "",
@@ -89,7 +91,10 @@ def ticket_open(
         raise ValidationError({"channel": _("Unknown channel.")})
     category = active_category(category)
     _check_coordinates(lat, lng)
+    if household is not None and grid is None and lat is None:
+        grid = household.grid  # a problem of a household is a problem of its grid
     grid, located = _ticket_grid(grid, lat, lng)
+    _check_household(household, grid)
     phone = _reporter_phone(reporter_phone) if (reporter_phone or "").strip() else ""
     _check_reporter(category=category, channel=channel, reporter=reporter, phone=phone)
     if not permissions.can_open(actor, grid, channel):
@@ -104,6 +109,7 @@ def ticket_open(
         lat=lat,
         lng=lng,
         address=(address or "").strip(),
+        household=household,
         reporter=reporter,
         reporter_name=(reporter_name or "").strip(),
         reporter_phone=phone,
@@ -136,3 +142,13 @@ def _reporter_phone(raw: str) -> str:
         return validate_phone(raw)
     except ValidationError as exc:
         raise ValidationError({"reporter_phone": exc.messages}) from exc
+
+
+def _check_household(household: Household | None, grid: Grid) -> None:
+    """A ticket about a household belongs to that household's grid or one above it."""
+    if household is None:
+        return
+    home = household.grid
+    inside = home.tree_id == grid.tree_id and grid.lft <= home.lft and home.rght <= grid.rght
+    if not inside:
+        raise ValidationError({"household": _("This household is not on the ticket's grid.")})
