@@ -17,6 +17,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from governance.api.mixins import ServiceWriteMixin
 from grids import scoping, selectors, services
 from grids.locate import locate
 from grids.models import (
@@ -125,7 +126,7 @@ class GridFilter(filters.FilterSet):
 
 
 @extend_schema(tags=["grids"])
-class GridViewSet(viewsets.ModelViewSet):
+class GridViewSet(ServiceWriteMixin, viewsets.ModelViewSet):
     """The grid tree (网格), scoped to the caller's subtrees."""
 
     serializer_class = GridSerializer
@@ -137,9 +138,14 @@ class GridViewSet(viewsets.ModelViewSet):
     def get_queryset(self):
         return selectors.grid_list(user=self.request.user)
 
-    def _read(self, grid: Grid) -> Response:
-        fresh = selectors.grid_list(user=self.request.user).get(pk=grid.pk)
-        return Response(GridSerializer(fresh, context=self.get_serializer_context()).data)
+    write_serializer_class = GridCreateSerializer
+    update_serializer_class = GridUpdateSerializer
+
+    def perform_service_create(self, data):
+        return services.grid_create(actor=self.request.user, **data)
+
+    def perform_service_update(self, grid, data):
+        return services.grid_update(actor=self.request.user, grid=grid, **data)
 
     def _paginated(self, queryset) -> Response:
         page = self.paginate_queryset(queryset)
@@ -147,24 +153,12 @@ class GridViewSet(viewsets.ModelViewSet):
         return self.get_paginated_response(serializer.data)
 
     @extend_schema(request=GridCreateSerializer, responses={201: GridSerializer})
-    def create(self, request: Request) -> Response:
-        payload = GridCreateSerializer(data=request.data, context=self.get_serializer_context())
-        payload.is_valid(raise_exception=True)
-        grid = services.grid_create(actor=request.user, **payload.validated_data)
-        response = self._read(grid)
-        response.status_code = status.HTTP_201_CREATED
-        return response
+    def create(self, request: Request, *args, **kwargs) -> Response:
+        return super().create(request, *args, **kwargs)
 
     @extend_schema(request=GridUpdateSerializer, responses=GridSerializer)
-    def partial_update(self, request: Request, pk=None) -> Response:
-        grid = self.get_object()
-        payload = GridUpdateSerializer(data=request.data, partial=True)
-        payload.is_valid(raise_exception=True)
-        grid = services.grid_update(actor=request.user, grid=grid, **payload.validated_data)
-        return self._read(grid)
-
-    def update(self, request: Request, *args, **kwargs) -> Response:
-        return self.partial_update(request, *args, **kwargs)
+    def partial_update(self, request: Request, *args, **kwargs) -> Response:
+        return super().partial_update(request, *args, **kwargs)
 
     def destroy(self, request: Request, pk=None) -> Response:
         services.grid_delete(actor=request.user, grid=self.get_object())

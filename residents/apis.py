@@ -15,6 +15,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from governance.api.mixins import ServiceWriteMixin
 from grids.apis import VisibleGridField
 from grids.models import Grid
 from residents import selectors, services
@@ -192,6 +193,7 @@ class HouseholdFilter(SubtreeFilterMixin):
 
 @extend_schema(tags=["residents"])
 class HouseholdViewSet(
+    ServiceWriteMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -209,31 +211,21 @@ class HouseholdViewSet(
     def get_queryset(self):
         return selectors.household_list(user=self.request.user).order_by("pk")
 
-    def _read(self, household: Household, code: int = status.HTTP_200_OK) -> Response:
-        fresh = self.get_queryset().get(pk=household.pk)
-        return Response(self.get_serializer(fresh).data, status=code)
+    write_serializer_class = HouseholdWriteSerializer
+
+    def perform_service_create(self, data):
+        return services.household_create(actor=self.request.user, **data)
+
+    def perform_service_update(self, household, data):
+        return services.household_update(actor=self.request.user, household=household, **data)
 
     @extend_schema(request=HouseholdWriteSerializer, responses={201: HouseholdSerializer})
-    def create(self, request: Request) -> Response:
-        payload = HouseholdWriteSerializer(data=request.data, context=self.get_serializer_context())
-        payload.is_valid(raise_exception=True)
-        household = services.household_create(actor=request.user, **payload.validated_data)
-        return self._read(household, status.HTTP_201_CREATED)
+    def create(self, request: Request, *args, **kwargs) -> Response:
+        return super().create(request, *args, **kwargs)
 
     @extend_schema(request=HouseholdWriteSerializer, responses=HouseholdSerializer)
-    def partial_update(self, request: Request, pk=None) -> Response:
-        household = self.get_object()
-        payload = HouseholdWriteSerializer(
-            data=request.data, partial=True, context=self.get_serializer_context()
-        )
-        payload.is_valid(raise_exception=True)
-        household = services.household_update(
-            actor=request.user, household=household, **payload.validated_data
-        )
-        return self._read(household)
-
-    def update(self, request: Request, *args, **kwargs) -> Response:
-        return self.partial_update(request, *args, **kwargs)
+    def partial_update(self, request: Request, *args, **kwargs) -> Response:
+        return super().partial_update(request, *args, **kwargs)
 
     @extend_schema(responses=ResidentSerializer(many=True))
     @action(detail=True, methods=["get"], pagination_class=None)
@@ -292,6 +284,7 @@ class ResidentFilter(SubtreeFilterMixin):
 
 @extend_schema(tags=["residents"])
 class ResidentViewSet(
+    ServiceWriteMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -308,31 +301,21 @@ class ResidentViewSet(
     def get_queryset(self):
         return selectors.resident_list(user=self.request.user).order_by("pk")
 
-    def _read(self, resident: Resident, code: int = status.HTTP_200_OK) -> Response:
-        fresh = self.get_queryset().get(pk=resident.pk)
-        return Response(self.get_serializer(fresh).data, status=code)
+    write_serializer_class = ResidentWriteSerializer
+
+    def perform_service_create(self, data):
+        return services.resident_create(actor=self.request.user, **data)
+
+    def perform_service_update(self, resident, data):
+        return services.resident_update(actor=self.request.user, resident=resident, **data)
 
     @extend_schema(request=ResidentWriteSerializer, responses={201: ResidentSerializer})
-    def create(self, request: Request) -> Response:
-        payload = ResidentWriteSerializer(data=request.data, context=self.get_serializer_context())
-        payload.is_valid(raise_exception=True)
-        resident = services.resident_create(actor=request.user, **payload.validated_data)
-        return self._read(resident, status.HTTP_201_CREATED)
+    def create(self, request: Request, *args, **kwargs) -> Response:
+        return super().create(request, *args, **kwargs)
 
     @extend_schema(request=ResidentWriteSerializer, responses=ResidentSerializer)
-    def partial_update(self, request: Request, pk=None) -> Response:
-        resident = self.get_object()
-        payload = ResidentWriteSerializer(
-            data=request.data, partial=True, context=self.get_serializer_context()
-        )
-        payload.is_valid(raise_exception=True)
-        resident = services.resident_update(
-            actor=request.user, resident=resident, **payload.validated_data
-        )
-        return self._read(resident)
-
-    def update(self, request: Request, *args, **kwargs) -> Response:
-        return self.partial_update(request, *args, **kwargs)
+    def partial_update(self, request: Request, *args, **kwargs) -> Response:
+        return super().partial_update(request, *args, **kwargs)
 
     @extend_schema(request=None, responses=RevealSerializer)
     @action(detail=True, methods=["post"])
