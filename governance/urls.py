@@ -12,6 +12,7 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("dashboard/", include("governance.dashboard.urls")),
     path("grids/", include("grids.urls")),
     path("residents/", include("residents.urls")),
     path("tickets/", include("tickets.urls")),
