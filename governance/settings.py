@@ -79,6 +79,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "governance.context_processors.notifications",
             ],
         },
     },
@@ -222,6 +223,9 @@ SPECTACULAR_SETTINGS = {
         "TicketChannelEnum": "tickets.models.Channel",
         "TicketRatingEnum": "tickets.models.Rating",
         "TicketRouteEnum": "tickets.models.Route",
+        "MeetingStatusEnum": "tickets.models.MeetingStatus",
+        "MeetingTierEnum": "tickets.models.MeetingTier",
+        "AgendaDecisionEnum": "tickets.models.Decision",
     },
 }
 
@@ -250,6 +254,13 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
+    # Overdue tickets climb the escalation ladder (tickets/escalation.py); a run that
+    # waited in a queue longer than its minute is dropped, the next one catches up.
+    "ticket-escalation-sweep": {
+        "task": "tickets.tasks.ticket_escalation_sweep_task",
+        "schedule": 60.0,
+        "options": {"expires": 50},
+    },
     "ticket-auto-close": {
         "task": "tickets.tasks.ticket_auto_close_task",
         "schedule": 600.0,
@@ -270,6 +281,9 @@ CELERY_BEAT_SCHEDULE = {
 # --- Tickets ------------------------------------------------------------------------------
 # A resolved ticket the reporter has not rated closes itself after this long (闭环评事).
 TICKET_AUTO_CLOSE_AFTER = datetime.timedelta(days=env_int("TICKET_AUTO_CLOSE_DAYS", 7))
+# Office hours (local time, TIME_ZONE), Monday to Friday: outside them a ticket routed to
+# "the grid's worker" goes to whoever is on the duty rota (八小时以外, tickets/routing.py).
+OFFICE_HOURS = ((8, 30), (17, 30))
 
 # --- Email and logging --------------------------------------------------------------------
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
@@ -285,5 +299,9 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # with eager tasks (tests, commands) every task would log a line in the caller
+        "celery.app.trace": {"level": "WARNING" if not CELERY_BROKER_URL else "INFO"},
+    },
 }

@@ -7,12 +7,23 @@ ticket's state does not allow the transition, each with a reason in ``detail``).
 
 from __future__ import annotations
 
+import datetime
+
 from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
-from rest_framework import mixins, permissions, serializers, status, viewsets
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+)
+from rest_framework import exceptions, mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -20,8 +31,9 @@ from rest_framework.response import Response
 from grids import scoping
 from grids.models import Grid, GridKind
 from residents.apis import VisibleHouseholdField
+from tickets import duplicates, selectors, services
 from tickets import permissions as rights
-from tickets import selectors, services
+from tickets import photos as photo_rules
 from tickets.deadlines import is_overdue
 from tickets.filters import TicketFilter
 from tickets.models import (
@@ -30,6 +42,7 @@ from tickets.models import (
     Rating,
     Ticket,
     TicketEvent,
+    TicketPhoto,
     Whistle,
 )
 
@@ -287,6 +300,89 @@ class TicketDepartmentSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class TicketPhotoSerializer(serializers.ModelSerializer):
+    """A photo of the report (``event`` null) or of a timeline event; the files are read
+    through ``url`` and ``thumbnail_url`` with the same authentication."""
+
+    uploaded_by = TicketPersonSerializer(read_only=True, allow_null=True)
+    url = serializers.SerializerMethodField()
+    thumbnail_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = TicketPhoto
+        fields = [
+            "id",
+            "event",
+            "width",
+            "height",
+            "byte_size",
+            "uploaded_by",
+            "created_at",
+            "url",
+            "thumbnail_url",
+        ]
+        read_only_fields = fields
+
+    def _url(self, photo: TicketPhoto, *, thumbnail: bool) -> str:
+        path = reverse("ticket-photo", kwargs={"pk": photo.ticket_id, "photo_pk": photo.pk})
+        return self.context["request"].build_absolute_uri(
+            path + ("?size=thumbnail" if thumbnail else "")
+        )
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_url(self, photo: TicketPhoto) -> str:
+        return self._url(photo, thumbnail=False)
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_thumbnail_url(self, photo: TicketPhoto) -> str:
+        return self._url(photo, thumbnail=True)
+
+
+class PossibleDuplicateTicketSerializer(serializers.ModelSerializer):
+    status_display = serializers.CharField(source="get_status_display", read_only=True)
+    grid_name = serializers.CharField(source="grid.name", read_only=True)
+
+    class Meta:
+        model = Ticket
+        fields = [
+            "id",
+            "number",
+            "title",
+            "status",
+            "status_display",
+            "grid",
+            "grid_name",
+            "address",
+            "lat",
+            "lng",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class PossibleDuplicateSerializer(serializers.Serializer):
+    ticket = PossibleDuplicateTicketSerializer(read_only=True)
+    distance_m = serializers.FloatField(
+        read_only=True,
+        allow_null=True,
+        help_text=_("Metres between the two reports; null when matched by grid."),
+    )
+    hours_apart = serializers.FloatField(
+        read_only=True, help_text=_("Hours by which the other ticket was reported earlier.")
+    )
+
+
+class PossibleDuplicateQuerySerializer(serializers.Serializer):
+    radius = serializers.IntegerField(
+        min_value=10, max_value=duplicates.MAX_RADIUS_M, default=duplicates.DEFAULT_RADIUS_M
+    )
+    hours = serializers.IntegerField(
+        min_value=1,
+        max_value=int(duplicates.MAX_WINDOW.total_seconds() // 3600),
+        default=int(duplicates.DEFAULT_WINDOW.total_seconds() // 3600),
+    )
+
+
 # --- request shapes ----------------------------------------------------------------------------
 
 
@@ -316,6 +412,17 @@ class TicketCreateSerializer(serializers.Serializer):
     )
     reporter_phone = serializers.CharField(
         max_length=20, required=False, allow_blank=True, default=""
+    )
+    # Checked by content in ``tickets.photos`` (not by name or declared type), so the
+    # service gives the one message for every way a file can be wrong.
+    photos = serializers.ListField(
+        child=serializers.FileField(allow_empty_file=True),
+        required=False,
+        default=list,
+        help_text=_(
+            "Up to 5 JPEG, PNG or WebP images of at most 10 MB each (multipart/form-data). "
+            "Without lat/lng, the first photo's EXIF GPS position is used; EXIF is removed."
+        ),
     )
 
 
@@ -510,6 +617,79 @@ class TicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         grids = selectors.ticket_departments(ticket=self.get_object())
         return Response(TicketDepartmentSerializer(grids, many=True).data)
 
+    # --- possible duplicates and photos (随手拍) --------------------------------------------
+
+    @extend_schema(
+        parameters=[PossibleDuplicateQuerySerializer],
+        responses={200: PossibleDuplicateSerializer(many=True), **_errors(400, 403, 404)},
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path="possible-duplicates",
+        url_name="possible-duplicates",
+        pagination_class=None,
+        filter_backends=[],
+    )
+    def possible_duplicates(self, request: Request, pk=None) -> Response:
+        """Open tickets of the same category reported near this one (default 200 m) and
+        close in time (default 72 h), nearest first: offered to the dispatcher (staff of
+        the ticket), never merged; mark one with ``duplicate``."""
+        ticket = self.get_object()
+        if not rights.is_staff(request.user, ticket):
+            raise exceptions.PermissionDenied(_("Only the ticket's dispatchers see this."))
+        query = PossibleDuplicateQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        found = duplicates.possible_duplicates(
+            ticket,
+            user=request.user,
+            radius_m=query.validated_data["radius"],
+            window=datetime.timedelta(hours=query.validated_data["hours"]),
+        )
+        return Response(PossibleDuplicateSerializer(found, many=True).data)
+
+    @extend_schema(responses={200: TicketPhotoSerializer(many=True), **_errors(404)})
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
+    def photos(self, request: Request, pk=None) -> Response:
+        """The report's photos and those of its events, oldest first (EXIF removed)."""
+        ticket = self.get_object()
+        rows = ticket.photos.select_related("uploaded_by").order_by("created_at", "pk")
+        return Response(
+            TicketPhotoSerializer(rows, many=True, context=self.get_serializer_context()).data
+        )
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "size",
+                str,
+                enum=["full", "thumbnail"],
+                description=f"thumbnail: at most {photo_rules.THUMBNAIL_EDGE} px",
+            )
+        ],
+        responses={(200, "image/jpeg"): OpenApiTypes.BINARY, **_errors(404)},
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path=r"photos/(?P<photo_pk>[0-9]+)",
+        url_name="photo",
+        pagination_class=None,
+        filter_backends=[],
+    )
+    def photo(self, request: Request, pk=None, photo_pk=None) -> FileResponse:
+        """One photo's file (JPEG) to whoever may see the ticket: never a public media
+        URL, since photos show people's homes."""
+        ticket = self.get_object()
+        photo = get_object_or_404(TicketPhoto, pk=photo_pk, ticket=ticket)
+        field = photo.thumbnail if request.query_params.get("size") == "thumbnail" else photo.image
+        try:
+            response = FileResponse(field.open("rb"), content_type="image/jpeg")
+        except FileNotFoundError as exc:
+            raise Http404 from exc
+        patch_cache_control(response, private=True, max_age=3600)
+        return response
+
 
 @extend_schema(tags=["tickets"])
 class ClaimBoardViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
@@ -604,3 +784,8 @@ def register(router) -> None:
     router.register("claim-board", ClaimBoardViewSet, basename="claim-board")
     router.register("whistles", WhistleViewSet, basename="whistle")
     router.register("ticket-categories", CategoryViewSet, basename="ticket-category")
+    # imported here: both modules import this one's fields
+    from tickets import apis_meetings, apis_notifications
+
+    apis_meetings.register(router)
+    apis_notifications.register(router)

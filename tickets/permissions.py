@@ -152,3 +152,31 @@ def can_be_assigned(person, ticket: Ticket) -> bool:
     """A ticket can be given to an active person who can see it (their scope covers the
     grid: someone on the grid, above it, or on the grid the ticket sits in)."""
     return person is not None and person.is_active and scoping.can_view(person, ticket.grid)
+
+
+# --- deliberation meetings (网格议事) -----------------------------------------------------------
+
+
+def can_run_meeting(user, grid: Grid) -> bool:
+    """Schedule, record and cancel a grid's meeting, put tickets on its agenda and decide
+    its items: community staff and grid leaders whose change scope covers the meeting's
+    grid (superusers everywhere). Everyone whose scope covers the grid reads it."""
+    return scoping.can_change(user, grid)
+
+
+def can_view_meeting(user, grid: Grid) -> bool:
+    return scoping.can_view(user, grid)
+
+
+def can_propose(user, grid: Grid) -> bool:
+    """Put a resident's proposal on a meeting's agenda (群众提事): anyone working in the
+    meeting's grid scope, since unit heads and grid workers are the ones who hear them
+    (seed 004: 单元长 as 民情前哨)."""
+    return scoping.can_view(user, grid)
+
+
+def can_close_by_decision(user, ticket: Ticket) -> bool:
+    """Close a ticket in deliberation with the meeting's decision as its resolution: the
+    ticket's staff (not in ``RULES``: it is the meeting's act, offered on the agenda item,
+    not a ticket endpoint)."""
+    return is_staff(user, ticket)

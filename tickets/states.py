@@ -46,6 +46,8 @@ ALLOWED_FROM: dict[str, frozenset[str]] = {
     "reroute": OPEN,
     "deliberate": frozenset({S.SUBMITTED, S.REOPENED, S.DISPATCHED, S.CLAIMABLE}),
     "close_unrated": frozenset({S.RESOLVED}),
+    # 网格议事: a meeting adopted the item and its decision settles the ticket (meetings).
+    "close_by_decision": frozenset({S.DELIBERATION}),
 }
 
 # Whistles: a department reports in and replies while the ticket is still being handled.

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from smtplib import SMTPException
 
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
 
 from governance.errors import Conflict
-from tickets import selectors, services
+from tickets import escalation, notifications, selectors, services
 
 logger = logging.getLogger(__name__)
 
@@ -33,3 +35,39 @@ def ticket_auto_close_task(limit: int = BATCH) -> int:
     if closed:
         logger.info("closed %d unrated tickets", closed)
     return closed
+
+
+# --- escalation and notifications -------------------------------------------------------------
+# Both are idempotent (unique constraints, conditional claims), so they are acknowledged
+# late and rejected back to the queue when a worker dies mid-run: running again is safe,
+# losing a run is not. Retry countdowns stay far below the broker's visibility timeout.
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, time_limit=60, soft_time_limit=50)
+def ticket_escalation_sweep_task(limit: int = escalation.BATCH) -> int:
+    """Every minute (``CELERY_BEAT_SCHEDULE``): climb every escalation rung that has fallen
+    due (``tickets.escalation``); returns how many. Two sweeps at once climb each rung
+    once; a sweep cut short by its time limit leaves the rest to the next one."""
+    try:
+        return escalation.escalation_sweep(limit=limit)
+    except SoftTimeLimitExceeded:
+        logger.warning("escalation sweep cut short by its time limit; the next one continues")
+        return 0
+
+
+@shared_task(
+    acks_late=True,
+    reject_on_worker_lost=True,
+    time_limit=120,
+    soft_time_limit=100,
+    autoretry_for=(SMTPException, OSError),
+    retry_backoff=30,
+    retry_backoff_max=600,
+    retry_jitter=True,
+    max_retries=5,
+)
+def notify_event_task(event_id: int) -> int:
+    """Queued by ``record_event`` after each commit: the event's inbox lines (one per
+    recipient, however often this runs) and their emails (at most one each). A mail server
+    that fails is retried with backoff; the notifications already written stay."""
+    return notifications.notify_event(event_id=event_id)

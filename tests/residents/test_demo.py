@@ -43,7 +43,19 @@ def test_demo_households_and_residents(settings):
     assert UnitHeadship.objects.filter(grid__code__startswith="150621").count() == 6  # 319×0.02
     assert Household.objects.filter(visit_due_on__isnull=False).exists()
 
-    counts = (Household.objects.count(), Resident.objects.count(), PartyMember.objects.count())
+    from tickets.models import Ticket, TicketStatus
+
+    statuses = set(Ticket.objects.values_list("status", flat=True))
+    assert Ticket.objects.count() == 16 * len(COMMUNITIES)
+    assert {TicketStatus.CLOSED, TicketStatus.IN_PROGRESS} <= statuses
+    closed = Ticket.objects.filter(status=TicketStatus.CLOSED).first()
+    assert closed.created_at < closed.responded_at < closed.resolved_at <= closed.closed_at
+    counts = (
+        Household.objects.count(),
+        Resident.objects.count(),
+        PartyMember.objects.count(),
+        Ticket.objects.count(),
+    )
     again = StringIO()
     call_command("seed_demo", "--households-scale", "0.02", stdout=again)
     assert "Nothing created" in again.getvalue()
@@ -51,4 +63,5 @@ def test_demo_households_and_residents(settings):
         Household.objects.count(),
         Resident.objects.count(),
         PartyMember.objects.count(),
+        Ticket.objects.count(),
     )

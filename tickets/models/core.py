@@ -120,6 +120,7 @@ class Channel(models.TextChoices):
     INFORMANT = "informant", _("Informant")
     HOTLINE = "hotline", _("12345 hotline")
     API = "api", _("API")
+    DELIBERATION = "deliberation", _("Grid deliberation")
 
 
 class TicketStatus(models.TextChoices):
@@ -288,6 +289,7 @@ class EventKind(models.TextChoices):
     REROUTED = "rerouted", _("Re-routed")
     SENT_TO_DELIBERATION = "sent_to_deliberation", _("Sent to deliberation")
     CLOSED = "closed", _("Closed")
+    ESCALATED = "escalated", _("Escalated")
 
 
 class TicketEvent(models.Model):

@@ -36,21 +36,42 @@ from tickets.services.lifecycle import (
     ticket_resolve,
     ticket_start,
 )
-from tickets.services.opening import ticket_open
+from tickets.services.media import ticket_attach_photos
+from tickets.services.meetings import (
+    FollowUp,
+    item_decide,
+    item_withdraw,
+    meeting_add_item,
+    meeting_cancel,
+    meeting_record,
+    meeting_schedule,
+    ticket_close_by_decision,
+)
+from tickets.services.opening import ticket_open, ticket_rate_by_link
 from tickets.services.whistles import ticket_whistle, whistle_reply, whistle_report_in
 
 __all__ = [
+    "FollowUp",
     "category_create",
     "category_delete",
     "category_errors",
     "category_update",
+    "item_decide",
+    "item_withdraw",
+    "meeting_add_item",
+    "meeting_cancel",
+    "meeting_record",
+    "meeting_schedule",
     "ticket_accept",
+    "ticket_attach_photos",
     "ticket_claim",
+    "ticket_close_by_decision",
     "ticket_close_unrated",
     "ticket_dispatch",
     "ticket_mark_duplicate",
     "ticket_open",
     "ticket_rate",
+    "ticket_rate_by_link",
     "ticket_reject",
     "ticket_reopen",
     "ticket_reroute",

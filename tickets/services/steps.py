@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from governance.errors import Conflict
+from governance.queueing import enqueue_on_commit
 from grids.models import Grid, GridKind
 from tickets import permissions, routing, states
 from tickets.deadlines import apply_policy
@@ -92,7 +93,13 @@ def record_event(
     note: str = "",
     data: dict | None = None,
 ) -> TicketEvent:
-    return TicketEvent.objects.create(
+    """Append an event to the ticket's timeline and, once the transaction commits, queue
+    its notifications: the one place every event passes, so none is forgotten (a failed
+    enqueue is logged, never raised: see ``governance.queueing``)."""
+    # imported here: the tasks module imports the services, which import this module
+    from tickets.tasks import notify_event_task
+
+    event = TicketEvent.objects.create(
         ticket=ticket,
         actor=actor_or_system(actor),
         kind=kind,
@@ -102,6 +109,8 @@ def record_event(
         data=data or {},
         created_at=now,
     )
+    enqueue_on_commit(notify_event_task, event.pk)
+    return event
 
 
 def save_fields(ticket: Ticket, *fields: str) -> None:

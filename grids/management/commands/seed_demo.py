@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from grids import demo
 from residents import demo as residents_demo
+from tickets import demo as tickets_demo
 
 
 class Command(BaseCommand):
@@ -44,16 +45,18 @@ class Command(BaseCommand):
             result = demo.seed(log=log)
         except demo.DemoError as exc:
             raise CommandError(str(exc)) from exc
-        households = people = 0
+        households = people = tickets = 0
         if scale > 0:
             log("Households and residents")
             households, people = residents_demo.seed_residents(scale=scale, log=log)
+            log("Tickets")
+            tickets = tickets_demo.seed_tickets(per_community=max(10, round(800 * scale)), log=log)
         if loud:
-            self._summary(result.created, households, people)
+            self._summary(result.created, households, people, tickets)
             self._accounts(result.accounts)
 
-    def _summary(self, created: demo.Tally, households: int, people: int) -> None:
-        if created.total == 0 and households == 0:
+    def _summary(self, created: demo.Tally, households: int, people: int, tickets: int) -> None:
+        if created.total == 0 and households == 0 and tickets == 0:
             self.stdout.write(
                 self.style.SUCCESS("Nothing created: the demo data was already complete.")
             )
@@ -62,7 +65,7 @@ class Command(BaseCommand):
             self.style.SUCCESS(
                 f"Created {created.grids} grids, {created.party_organizations} party "
                 f"organizations, {created.users} users, {created.assignments} assignments, "
-                f"{households} households and {people} residents."
+                f"{households} households, {people} residents and {tickets} tickets."
             )
         )
 
