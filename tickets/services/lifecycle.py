@@ -158,12 +158,28 @@ def ticket_resolve(*, actor, ticket: Ticket, note: str = "") -> Ticket:
 def ticket_rate(*, actor, ticket: Ticket, rating: str, comment: str = "") -> Ticket:
     """Satisfied or basically satisfied closes the ticket; unsatisfied reopens it with
     fresh deadlines (and routes it again when the category dispatches automatically)."""
+    check_rating(rating)
+    ticket = lock_ticket(ticket)
+    check_transition("rate", ticket, actor)
+    return apply_rating(
+        ticket,
+        actor=actor,
+        rating=rating,
+        comment=comment,
+        data={"on_behalf": not permissions.is_reporter(actor, ticket)},
+    )
+
+
+def check_rating(rating: str) -> None:
     if rating not in Rating.values:
         raise ValidationError(
             {"rating": _("Choose satisfied, basically satisfied or unsatisfied.")}
         )
-    ticket = lock_ticket(ticket)
-    check_transition("rate", ticket, actor)
+
+
+def apply_rating(ticket: Ticket, *, actor, rating: str, comment: str, data: dict) -> Ticket:
+    """The rating itself, once state and right are checked. Precondition: the caller
+    holds the ticket's row lock (``lock_ticket``)."""
     now = timezone.now()
     before = ticket.status
     comment = (comment or "").strip()
@@ -180,7 +196,7 @@ def ticket_rate(*, actor, ticket: Ticket, rating: str, comment: str = "") -> Tic
         from_status=before,
         now=now,
         note=comment,
-        data={"rating": rating, "on_behalf": not permissions.is_reporter(actor, ticket)},
+        data={"rating": rating, **data},
     )
     if ticket.status == TicketStatus.REOPENED:
         plan = route_plan(ticket)

@@ -20,7 +20,8 @@ from residents.personal_data import validate_phone
 from tickets import permissions, states
 from tickets import photos as photos_rules
 from tickets.deadlines import apply_policy
-from tickets.models import Category, Channel, EventKind, Rating, Ticket, TicketStatus
+from tickets.models import Category, Channel, EventKind, Ticket, TicketStatus
+from tickets.services.lifecycle import apply_rating, check_rating
 from tickets.services.media import create_photo_rows, files_removed_on_error, write_photo_files
 from tickets.services.steps import (
     ACTION_NAMES,
@@ -29,10 +30,8 @@ from tickets.services.steps import (
     lock_ticket,
     next_number,
     record_event,
-    reopen,
     route_plan,
     route_ticket,
-    save_fields,
     territorial_grid,
 )
 
@@ -205,10 +204,7 @@ def ticket_rate_by_link(*, ticket: Ticket, rating: str, comment: str = "") -> Ti
     rating page) has verified the link's signature; the link stands in for the account
     that ``ticket_rate`` checks, and everything else is the same: satisfied or basically
     satisfied closes the ticket, unsatisfied reopens it with fresh deadlines."""
-    if rating not in Rating.values:
-        raise ValidationError(
-            {"rating": _("Choose satisfied, basically satisfied or unsatisfied.")}
-        )
+    check_rating(rating)
     ticket = lock_ticket(ticket)
     if not states.allows("rate", ticket.status):
         raise Conflict(
@@ -221,26 +217,10 @@ def ticket_rate_by_link(*, ticket: Ticket, rating: str, comment: str = "") -> Ti
         raise PermissionDenied(
             _("You may not do this to this ticket: %(action)s.") % {"action": ACTION_NAMES["rate"]}
         )
-    now = timezone.now()
-    before = ticket.status
-    comment = (comment or "").strip()
-    if rating == Rating.UNSATISFIED:
-        reopen(ticket, now)  # the rating stays in the timeline, not on the reopened ticket
-    else:
-        ticket.status, ticket.closed_at = TicketStatus.CLOSED, now
-        ticket.rating, ticket.rating_comment, ticket.rated_at = rating, comment, now
-        save_fields(ticket, "status", "closed_at", "rating", "rating_comment", "rated_at")
-    record_event(
+    return apply_rating(
         ticket,
         actor=None,
-        kind=EventKind.RATED,
-        from_status=before,
-        now=now,
-        note=comment,
-        data={"rating": rating, "on_behalf": False, "by_link": True},
+        rating=rating,
+        comment=comment,
+        data={"on_behalf": False, "by_link": True},
     )
-    if ticket.status == TicketStatus.REOPENED:
-        plan = route_plan(ticket)
-        if plan is not None:
-            route_ticket(ticket, plan, now=now)
-    return ticket
