@@ -254,6 +254,11 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
+    "redemptions-expire": {
+        "task": "volunteers.tasks.redemptions_expire_task",
+        "schedule": 3600.0,
+        "options": {"expires": 3000},
+    },
     # Overdue tickets climb the escalation ladder (tickets/escalation.py); a run that
     # waited in a queue longer than its minute is dropped, the next one catches up.
     "ticket-escalation-sweep": {
@@ -284,6 +289,10 @@ TICKET_AUTO_CLOSE_AFTER = datetime.timedelta(days=env_int("TICKET_AUTO_CLOSE_DAY
 # Office hours (local time, TIME_ZONE), Monday to Friday: outside them a ticket routed to
 # "the grid's worker" goes to whoever is on the duty rota (八小时以外, tickets/routing.py).
 OFFICE_HOURS = ((8, 30), (17, 30))
+
+# --- Volunteers ---------------------------------------------------------------------------
+# Days a redeemed item waits at the points shop before the redemption lapses.
+VOLUNTEERS_PICKUP_DAYS = env_int("VOLUNTEERS_PICKUP_DAYS", 30)
 
 # --- Email and logging --------------------------------------------------------------------
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

@@ -31,6 +31,7 @@ from typing import Any
 from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Value, When
 from django.db.models.functions import TruncMonth, TruncWeek
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from governance.dashboard.periods import Period, trend_buckets
 from grids.models import Grid
@@ -46,6 +47,8 @@ from tickets.models import (
     TicketStatus,
     Whistle,
 )
+from tickets.selectors_meetings import deliberation_figures
+from volunteers.selectors import participation_figures
 
 GOOD_RATINGS = (Rating.SATISFIED, Rating.BASICALLY_SATISFIED)
 
@@ -331,6 +334,37 @@ def trend(grid: Grid, unit: str, today: datetime.date) -> list[dict[str, Any]]:
     ]
 
 
+def participation(grid: Grid, period: Period, now: datetime.datetime) -> dict[str, Any]:
+    """Volunteering, points, dual registration (volunteers app) and deliberation (tickets
+    app), each computed by its own app's selector."""
+    volunteering = participation_figures(
+        grid=grid, start=period.first_day, end=period.last_day, now=now
+    )
+    meetings = deliberation_figures(grid=grid, start=period.start, end=period.end)
+    hours = volunteering["volunteer_hours"]
+    figures = {
+        **volunteering,
+        "volunteer_hours": float(hours),
+        "deliberation_sessions": meetings.sessions_held,
+        "deliberation_venues": meetings.venues,
+        "items_decided": meetings.items_decided,
+        "items_adopted": meetings.items_adopted,
+    }
+    figures["rows"] = [
+        (_("Volunteer hours"), figures["volunteer_hours"]),
+        (_("Activities held"), figures["activities_held"]),
+        (_("Volunteers who served"), figures["volunteers"]),
+        (_("Points earned"), figures["points_earned"]),
+        (_("Points redeemed"), figures["points_redeemed"]),
+        (_("Dual-registered party members"), figures["dual_registered"]),
+        (_("Dual-registered members active"), figures["dual_registered_active"]),
+        (_("Deliberation sessions held"), figures["deliberation_sessions"]),
+        (_("Deliberation items decided"), figures["items_decided"]),
+        (_("Deliberation items adopted"), figures["items_adopted"]),
+    ]
+    return figures
+
+
 def dashboard_for(
     *, grid: Grid, period: Period, unit: str = "month", now: datetime.datetime | None = None
 ) -> Dashboard:
@@ -352,4 +386,5 @@ def dashboard_for(
         campaigns=campaigns,
         ranking=ranking(grid, period, now),
         trend=trend(grid, unit, today),
+        participation=participation(grid, period, now),
     )

@@ -47,7 +47,7 @@ def headline_rows(d: Dashboard) -> list[list[Any]]:
         [_("Residents"), p["residents"]],
         [_("Must-visit coverage (%)"), _na(p["must_visit_coverage"])],
         [_("Overdue visits"), p["visits_overdue"]],
-        *[[label, _na(value)] for label, value in d.participation.get("rows", [])],
+        *[[str(label), _na(value)] for label, value in d.participation.get("rows", [])],
     ]
 
 

@@ -103,6 +103,14 @@ def test_every_ticket_figure_of_the_township(known, world):
     assert board.by_category == [{"key": "设施报修", "label": "设施报修", "count": 3}]
 
 
+def test_participation_figures_are_there_and_zero_without_activity(known, world):
+    board = dashboard_for(grid=world.T1, period=MARCH, now=NOW)
+    p = board.participation
+    assert (p["volunteer_hours"], p["activities_held"], p["points_earned"]) == (0.0, 0, 0)
+    assert (p["deliberation_sessions"], p["items_adopted"]) == (0, 0)
+    assert len(p["rows"]) == 10
+
+
 def test_people_figures(known, world):
     with time_machine.travel(NOW, tick=False):
         board = dashboard_for(grid=world.A, period=MARCH, now=NOW)
@@ -149,7 +157,7 @@ def test_query_count_is_fixed(known, world, make_user):
     small = queries(world.A)  # two child grids, a handful of rows
     big = queries(world.C)  # the whole county
     assert small == big
-    assert big <= 20
+    assert big <= 26  # tickets 18, volunteering 4, deliberation 3
     assert queries(world.A2) < big  # a leaf has no child ranking to compute
 
 

@@ -31,6 +31,7 @@ from tickets.services.steps import (
     whistle_departments,
     with_cancelled,
 )
+from volunteers.services import points_post_for_ticket
 
 
 @transaction.atomic
@@ -198,6 +199,8 @@ def apply_rating(ticket: Ticket, *, actor, rating: str, comment: str, data: dict
         note=comment,
         data={"rating": rating, **data},
     )
+    if ticket.status == TicketStatus.CLOSED and rating == Rating.SATISFIED:
+        points_post_for_ticket(ticket=ticket)  # 党员接单 earns the claimer points
     if ticket.status == TicketStatus.REOPENED:
         plan = route_plan(ticket)
         if plan is not None:

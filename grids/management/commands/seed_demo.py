@@ -12,6 +12,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from grids import demo
 from residents import demo as residents_demo
 from tickets import demo as tickets_demo
+from volunteers import demo as volunteers_demo
 
 
 class Command(BaseCommand):
@@ -49,6 +50,8 @@ class Command(BaseCommand):
         if scale > 0:
             log("Households and residents")
             households, people = residents_demo.seed_residents(scale=scale, log=log)
+            log("Volunteers and points")
+            volunteers_demo.seed_volunteers(log=log)
             log("Tickets")
             tickets = tickets_demo.seed_tickets(per_community=max(10, round(800 * scale)), log=log)
         if loud:
