@@ -21,12 +21,6 @@ class ServiceWriteMixin:
     write_serializer_class: Any = None
     update_serializer_class: Any = None  # when updates take another shape than creation
 
-    def perform_service_create(self, data: dict[str, Any]):
-        raise NotImplementedError
-
-    def perform_service_update(self, obj, data: dict[str, Any]):
-        raise NotImplementedError
-
     def _read(self, obj, code: int = status.HTTP_200_OK) -> Response:
         fresh = self.get_queryset().get(pk=obj.pk)
         return Response(self.get_serializer(fresh).data, status=code)

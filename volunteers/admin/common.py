@@ -87,9 +87,6 @@ class ServiceAdminMixin:
     A service that stores files must not store them on the trial run (``dry_run``).
     """
 
-    def service_save(self, request, form, obj, change: bool, *, dry_run: bool = False):
-        raise NotImplementedError
-
     def get_form(self, request, obj=None, change=False, **kwargs):
         form_class = super().get_form(request, obj, change=change, **kwargs)
         model_admin = self
