@@ -254,6 +254,11 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
+    "notifications-catch-up": {
+        "task": "tickets.tasks.notifications_catch_up_task",
+        "schedule": 120.0,
+        "options": {"expires": 110},
+    },
     "redemptions-expire": {
         "task": "volunteers.tasks.redemptions_expire_task",
         "schedule": 3600.0,

@@ -65,6 +65,11 @@ from tickets.models import (
 
 logger = logging.getLogger(__name__)
 
+# An event's own task normally runs within seconds of its commit; one still unnotified
+# after this long lost its task (the broker was down) and is caught up.
+CATCH_UP_GRACE = datetime.timedelta(minutes=2)
+CATCH_UP_BATCH = 500
+
 K = NotificationKind
 
 # The system's routing moves: an event followed at the same instant by one of these was
@@ -431,6 +436,9 @@ def notify_event(*, event_id: int) -> int:
     if event is None:
         return 0
     notifications_create(event=event)
+    TicketEvent.objects.filter(pk=event.pk, notified_at__isnull=True).update(
+        notified_at=timezone.now()
+    )
     pending = (
         Notification.objects.filter(event=event, emailed_at__isnull=True)
         .exclude(recipient__email="")
@@ -447,6 +455,29 @@ def notify_event(*, event_id: int) -> int:
     if failure is not None:
         raise failure
     return sent
+
+
+def notifications_catch_up(
+    *, now: datetime.datetime | None = None, limit: int = CATCH_UP_BATCH
+) -> int:
+    """The outbox's second chance: notify the events older than a grace period whose
+    task never ran (lost while the broker was down). Returns how many were caught up.
+    Safe beside the normal tasks: a notification exists once per event and recipient, and
+    an email is claimed before it is sent."""
+    now = now or timezone.now()
+    stale = (
+        TicketEvent.objects.filter(notified_at__isnull=True, created_at__lt=now - CATCH_UP_GRACE)
+        .order_by("created_at", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    caught = 0
+    for event_id in list(stale):
+        try:
+            notify_event(event_id=event_id)
+        except Exception:  # a mail server down: the inbox rows are written, mail retried later
+            logger.warning("catch-up: emails of event %s not all sent", event_id, exc_info=True)
+        caught += 1
+    return caught
 
 
 # --- the inbox (reads and the reader's writes) --------------------------------------------------

@@ -71,3 +71,9 @@ def notify_event_task(event_id: int) -> int:
     recipient, however often this runs) and their emails (at most one each). A mail server
     that fails is retried with backoff; the notifications already written stay."""
     return notifications.notify_event(event_id=event_id)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, time_limit=300, soft_time_limit=240)
+def notifications_catch_up_task() -> int:
+    """Every two minutes: notify the events whose own task was lost (the outbox)."""
+    return notifications.notifications_catch_up()

@@ -395,3 +395,48 @@ def test_a_user_with_nothing_unread_sees_no_count(world, make_user, client):
     html = client.get("/").content.decode()
     assert 'href="/tickets/inbox/"' in html
     assert 'class="unread"' not in html
+
+
+# --- the outbox: events whose task was lost --------------------------------------------------
+
+
+def test_an_event_whose_task_was_lost_is_notified_once_by_the_catch_up(
+    make_ticket, staff, worker, api_client_for, django_capture_on_commit_callbacks, mailoutbox
+):
+    # given a dispatch whose notification task never ran (the broker was down)
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket = make_ticket("submitted")
+    with django_capture_on_commit_callbacks(execute=False):
+        assert (
+            post(api_client_for(staff), ticket, "dispatch", assignee=worker.pk).status_code == 200
+        )
+    event = TicketEvent.objects.get(ticket=ticket, kind="dispatched")
+    assert told(event=event) == []
+    assert event.notified_at is None
+
+    # when the catch-up runs within the grace period, it leaves the event to its own task
+    assert notifications.notifications_catch_up(now=event.created_at) == 0
+    # and after it, it notifies the event, once
+    later = event.created_at + notifications.CATCH_UP_GRACE + datetime.timedelta(seconds=1)
+    assert notifications.notifications_catch_up(now=later) == 1
+    assert notifications.notifications_catch_up(now=later) == 0
+
+    # then
+    assert told(event=event) == [("bob", "assigned")]
+    event.refresh_from_db()
+    assert event.notified_at is not None
+    assert len([m for m in mailoutbox if ticket.number in m.subject]) <= 1
+
+
+def test_a_notified_event_is_not_caught_up(
+    make_ticket, staff, worker, api_client_for, after_commit
+):
+    with after_commit():
+        ticket = make_ticket("submitted")
+    with after_commit():
+        post(api_client_for(staff), ticket, "dispatch", assignee=worker.pk)
+    event = TicketEvent.objects.get(ticket=ticket, kind="dispatched")
+    assert event.notified_at is not None
+    later = event.created_at + datetime.timedelta(hours=1)
+    assert notifications.notifications_catch_up(now=later) == 0
+    assert told(event=event) == [("bob", "assigned")]

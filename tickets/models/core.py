@@ -319,12 +319,23 @@ class TicketEvent(models.Model):
     note = models.TextField(_("note"), blank=True)
     data = models.JSONField(_("data"), default=dict, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    # The outbox mark: set once the event's notifications are written. The catch-up task
+    # notifies events left unmarked (their task was lost while the broker was down).
+    notified_at = models.DateTimeField(_("notified at"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("ticket event")
         verbose_name_plural = _("ticket events")
         ordering = ["created_at", "pk"]
-        indexes = [models.Index(fields=["ticket", "created_at"], name="event_ticket_created_idx")]
+        indexes = [
+            models.Index(fields=["ticket", "created_at"], name="event_ticket_created_idx"),
+            # the notification outbox: events whose notifications are not written yet
+            models.Index(
+                fields=["created_at"],
+                condition=Q(notified_at__isnull=True),
+                name="event_unnotified_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.ticket_id} {self.get_kind_display()}"
