@@ -21,7 +21,7 @@ from collections.abc import Callable
 
 from grids import scoping
 from grids.models import Grid
-from tickets import states
+from tickets import claimers, states
 from tickets.models import Channel, Ticket, TicketStatus, Whistle, WhistleStatus
 
 # --- the parts ----------------------------------------------------------------------------
@@ -36,12 +36,13 @@ def is_worker(user, ticket: Ticket) -> bool:
 
 
 def is_assignee(user, ticket: Ticket) -> bool:
-    """The assignee, as long as they still work on the grid (an ended assignment ends it)."""
+    """The assignee, as long as they still work on the grid (an ended assignment ends it)
+    or, for a claimer without a grid role, still serve its community."""
     return (
         user is not None
         and ticket.assignee_id is not None
         and ticket.assignee_id == user.pk
-        and is_worker(user, ticket)
+        and (is_worker(user, ticket) or claimers.serves(user, ticket.grid))
     )
 
 
@@ -67,10 +68,10 @@ def _reported_in_for(user, ticket: Ticket) -> bool:
 
 
 def can_claim(user, ticket: Ticket) -> bool:
-    """Who may take a ticket from the claim board (党员接单): for now, anyone whose scope
-    covers the ticket's grid. Party members and volunteers of the subtree join when the
-    residents issue brings them; widen this one function then."""
-    return is_worker(user, ticket)
+    """Who may take a ticket from the claim board (党员接单): anyone whose scope covers the
+    ticket's grid, and the volunteers and party members who serve its community
+    (``tickets.claimers``)."""
+    return is_worker(user, ticket) or claimers.serves(user, ticket.grid)
 
 
 def can_resolve(user, ticket: Ticket) -> bool:

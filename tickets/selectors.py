@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from grids import scoping
 from grids.models import Grid, GridKind
+from tickets import claimers
 from tickets.deadlines import auto_close_after
 from tickets.filters import TicketFilter
 from tickets.models import Ticket, TicketEvent, TicketStatus, Whistle, WhistleStatus
@@ -35,6 +36,10 @@ def _involvement(user) -> Q:
     ).exclude(status=WhistleStatus.CANCELLED)
     followed = Ticket.objects.filter(duplicate_of=OuterRef("pk"), reporter=user)
     condition = Q(reporter=user) | Q(created_by=user) | Exists(followed)
+    # volunteers and party members see the claim board of the communities they serve, and
+    # what they claimed there (an assignee without a role there otherwise sees nothing)
+    served = claimers.serve_q(user)
+    condition |= (Q(status=TicketStatus.CLAIMABLE) | Q(assignee=user)) & served
     if not scope.is_empty:
         condition |= Exists(whistled_here)
     return condition
@@ -95,10 +100,11 @@ def ticket_list(*, user, filters: Mapping[str, Any] | None = None) -> QuerySet[T
 
 
 def claim_board(*, user) -> QuerySet[Ticket]:
-    """党员接单: claimable tickets the user could claim, the most urgent first. Built on the
-    grid scope alone, as ``permissions.can_claim`` is."""
-    queryset = scoping.filter_visible(
-        Ticket.objects.filter(status=TicketStatus.CLAIMABLE), user, via="grid"
+    """党员接单: claimable tickets the user could claim, the most urgent first: those of
+    the user's grid scope and of the communities they serve (``permissions.can_claim``)."""
+    scope = scoping.scope_for(user)
+    queryset = Ticket.objects.filter(status=TicketStatus.CLAIMABLE).filter(
+        scope.q(via="grid") | claimers.serve_q(user)
     )
     return _with_relations(queryset).order_by("resolve_by", "pk")
 
