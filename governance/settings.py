@@ -49,6 +49,9 @@ INSTALLED_APPS = [
     "residents",
     "tickets",
     "volunteers",
+    "hotline",
+    "open311",
+    "webhooks",
 ]
 
 MIDDLEWARE = [

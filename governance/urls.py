@@ -19,6 +19,7 @@ urlpatterns = [
     path("volunteers/", include("volunteers.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("governance.api.urls")),
+    path("open311/v2/", include("open311.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
 ]

@@ -7,7 +7,15 @@ from django.urls import include, path
 from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
-API_APPS = ("grids", "residents", "tickets", "volunteers", "governance.dashboard")
+API_APPS = (
+    "grids",
+    "residents",
+    "tickets",
+    "volunteers",
+    "governance.dashboard",
+    "hotline",
+    "webhooks",
+)
 
 router = DefaultRouter()
 for app in API_APPS:

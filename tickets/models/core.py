@@ -120,6 +120,7 @@ class Channel(models.TextChoices):
     INFORMANT = "informant", _("Informant")
     HOTLINE = "hotline", _("12345 hotline")
     API = "api", _("API")
+    OPEN311 = "open311", _("Open311 (civic apps)")
     DELIBERATION = "deliberation", _("Grid deliberation")
 
 
@@ -136,6 +137,8 @@ class TicketStatus(models.TextChoices):
     REJECTED = "rejected", _("Rejected")
     DUPLICATE = "duplicate", _("Duplicate")
     REOPENED = "reopened", _("Reopened")
+    # 退单: a 12345 order sent back to the hotline as not ours, with the reason.
+    RETURNED = "returned", _("Returned to the hotline")
 
 
 class Rating(models.TextChoices):
@@ -214,6 +217,9 @@ class Ticket(models.Model):
         related_name="duplicates",
     )
     reject_reason = models.TextField(_("reason for rejection"), blank=True)
+    # The number the sending system gave it (a 12345 order number, an Open311 client's id):
+    # unique per channel, so the same order arriving twice is the same ticket.
+    external_number = models.CharField(_("external number"), max_length=64, blank=True, default="")
     rating = models.CharField(_("rating"), max_length=24, choices=Rating.choices, blank=True)
     rating_comment = models.TextField(_("rating comment"), blank=True)
     rated_at = models.DateTimeField(_("rated at"), null=True, blank=True)
@@ -260,6 +266,11 @@ class Ticket(models.Model):
             models.CheckConstraint(
                 condition=Q(resolve_by__gte=F("respond_by")), name="ticket_deadlines_ordered"
             ),
+            models.UniqueConstraint(
+                fields=["channel", "external_number"],
+                condition=~Q(external_number=""),
+                name="ticket_external_number_unique_per_channel",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -290,6 +301,7 @@ class EventKind(models.TextChoices):
     SENT_TO_DELIBERATION = "sent_to_deliberation", _("Sent to deliberation")
     CLOSED = "closed", _("Closed")
     ESCALATED = "escalated", _("Escalated")
+    RETURNED = "returned", _("Returned to the hotline")
 
 
 class TicketEvent(models.Model):

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -69,13 +69,18 @@ def _field_channel(actor, grid: Grid) -> str:
     return Channel.PATROL
 
 
+# Channels whose sending system identified the caller (the hotline's operator, a civic
+# app's signed-in user): their reports carry a phone number instead of an account.
+IDENTIFIED_CHANNELS = (Channel.HOTLINE, Channel.OPEN311)
+
+
 def _check_reporter(*, category: Category, channel: str, reporter, phone: str) -> None:
     """A ticket needs someone to answer to: a reporter with an account, or a phone number.
-    Without an account the category must allow anonymous reports, except for 12345 orders,
-    whose caller the hotline identified."""
+    Without an account the category must allow anonymous reports, except for 12345 orders
+    and Open311 requests, whose caller the sending system identified."""
     if reporter is not None:
         return
-    if not category.allows_anonymous and channel != Channel.HOTLINE:
+    if not category.allows_anonymous and channel not in IDENTIFIED_CHANNELS:
         raise ValidationError(
             {"reporter": _("This category does not accept reports without an account.")}
         )
@@ -102,6 +107,7 @@ def ticket_open(
     reporter_name: str = "",
     reporter_phone: str = "",
     photos: Iterable | None = None,
+    external_number: str = "",
 ) -> Ticket:
     """Open a ticket: locate its grid when none is given, apply the category's deadline
     policy and, when the category dispatches automatically, its route.
@@ -112,6 +118,8 @@ def ticket_open(
     the ticket's grid (unit head, patrol, else resident web). ``photos`` (at most five
     uploads) are checked, stripped of EXIF and stored with the report; when no
     coordinates are given, the first photo's EXIF GPS position stands in for them.
+    ``external_number`` is the sending system's own number (a 12345 order number), unique
+    per channel: a second ticket with the same one is a ``Conflict``.
     """
     now = timezone.now()
     title = (title or "").strip()
@@ -155,9 +163,10 @@ def ticket_open(
             reporter_phone=phone,
             created_by=actor_or_system(actor),
             created_at=now,
+            external_number=(external_number or "").strip(),
         )
         apply_policy(ticket, now)
-        ticket.save()
+        _save_new(ticket)
         plan = route_plan(ticket)
         data = {
             "channel": channel,
@@ -174,6 +183,26 @@ def ticket_open(
         if plan is not None:
             route_ticket(ticket, plan, now=now)
     return ticket
+
+
+def _save_new(ticket: Ticket) -> None:
+    """Insert the ticket; the same external number on the same channel is a conflict,
+    decided by the database's unique constraint (two imports of one order at once)."""
+    try:
+        with transaction.atomic():
+            ticket.save()
+    except IntegrityError as exc:
+        if (
+            ticket.external_number
+            and Ticket.objects.filter(
+                channel=ticket.channel, external_number=ticket.external_number
+            ).exists()
+        ):
+            raise Conflict(
+                _("A ticket with the external number %(number)s already exists.")
+                % {"number": ticket.external_number}
+            ) from exc
+        raise
 
 
 def _reporter_phone(raw: str) -> str:

@@ -34,6 +34,7 @@ from tickets.models import (
     Whistle,
     WhistleStatus,
 )
+from tickets.signals import event_recorded
 
 # Names of the transitions in messages ("… does not allow this action: claim").
 ACTION_NAMES = {
@@ -95,7 +96,8 @@ def record_event(
 ) -> TicketEvent:
     """Append an event to the ticket's timeline and, once the transaction commits, queue
     its notifications: the one place every event passes, so none is forgotten (a failed
-    enqueue is logged, never raised: see ``governance.queueing``)."""
+    enqueue is logged, never raised: see ``governance.queueing``). Other apps hear of it
+    through ``tickets.signals.event_recorded``, in the same transaction."""
     # imported here: the tasks module imports the services, which import this module
     from tickets.tasks import notify_event_task
 
@@ -110,6 +112,7 @@ def record_event(
         created_at=now,
     )
     enqueue_on_commit(notify_event_task, event.pk)
+    event_recorded.send(sender=TicketEvent, event=event)
     return event
 
 

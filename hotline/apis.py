@@ -1,0 +1,5 @@
+"""REST API routes of this app (registered by ``governance.api.urls``)."""
+
+
+def register(router) -> None:
+    """Nothing yet."""

@@ -1,0 +1,3 @@
+"""GeoReport v2 routes under ``/open311/v2/``."""
+
+urlpatterns: list = []

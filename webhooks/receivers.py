@@ -1,0 +1,1 @@
+"""Connects the webhooks outbox to the tickets' timeline (see ``tickets.signals``)."""
