@@ -45,13 +45,16 @@ INSTALLED_APPS = [
     "mptt",
     "simple_history",
     "governance.accounts",
+    "governance.idempotency",
     "grids",
     "residents",
     "tickets",
     "volunteers",
+    "governance.dashboard",
     "hotline",
     "open311",
     "webhooks",
+    "bench",
 ]
 
 MIDDLEWARE = [
@@ -63,6 +66,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "governance.idempotency.middleware.IdempotencyMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
 ]
@@ -284,12 +288,27 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 300.0,
         "options": {"expires": 240},
     },
+    # Integrators' webhooks whose task was lost, and retries that fell due (webhooks/).
+    "webhooks-catch-up": {
+        "task": "webhooks.tasks.deliveries_catch_up_task",
+        "schedule": 60.0,
+        "options": {"expires": 50},
+    },
+    "idempotency-purge": {
+        "task": "governance.idempotency.tasks.idempotency_purge_task",
+        "schedule": 86400.0,
+        "options": {"expires": 3600},
+    },
     "grid-tree-check": {
         "task": "grids.tasks.grid_tree_check_task",
         "schedule": 3600.0,
         "options": {"expires": 3000},
     },
 }
+
+# How long the answer to a request with an Idempotency-Key is kept for replays: long enough
+# for a phone that spent a fortnight on the plateau without signal.
+IDEMPOTENCY_KEY_TTL = datetime.timedelta(days=env_int("IDEMPOTENCY_KEY_TTL_DAYS", 30))
 
 # --- Tickets ------------------------------------------------------------------------------
 # A resolved ticket the reporter has not rated closes itself after this long (闭环评事).
