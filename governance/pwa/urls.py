@@ -1,0 +1,3 @@
+"""The progressive web app's own files at the site root (manifest, service worker)."""
+
+urlpatterns: list = []
