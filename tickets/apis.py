@@ -449,6 +449,10 @@ class TicketRejectSerializer(serializers.Serializer):
     reason = serializers.CharField()
 
 
+class TicketReturnSerializer(serializers.Serializer):
+    reason = serializers.CharField(help_text=_("Why the order is not ours; the hotline is told."))
+
+
 class TicketDuplicateSerializer(TicketNoteSerializer):
     original = VisibleTicketField()
 
@@ -577,6 +581,16 @@ class TicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     @action(detail=True, methods=["post"])
     def reject(self, request: Request, pk=None) -> Response:
         return self._transition(request, services.ticket_reject, TicketRejectSerializer)
+
+    @extend_schema(
+        request=TicketReturnSerializer, responses=_answers(TicketSerializer, 400, 403, 404, 409)
+    )
+    # ``return`` is a Python keyword: the method has another name, the URL is ``return/``
+    @action(detail=True, methods=["post"], url_path="return", url_name="return")
+    def return_to_hotline(self, request: Request, pk=None) -> Response:
+        """退单: send a 12345 order nobody has taken on yet back to the hotline, with the
+        reason (409 for a ticket from another channel or in another status)."""
+        return self._transition(request, services.ticket_return, TicketReturnSerializer)
 
     @extend_schema(
         request=TicketDuplicateSerializer,

@@ -4,7 +4,8 @@
 The parts people play, all derived from grid assignments through ``grids.scoping``:
 
 - **staff**: community staff or a grid leader whose *change* scope covers the ticket's
-  grid (superusers everywhere). They dispatch, whistle, reject, re-route, reopen.
+  grid (superusers everywhere). They dispatch, whistle, reject, re-route, reopen, and
+  return a 12345 order to the hotline (退单).
 - **worker**: anyone whose *view* scope covers the ticket's grid, whatever the role
   (grid workers, unit heads, party secretaries, leaders): they may claim from the board.
 - **assignee**: the worker the ticket was given to, while still on the grid.
@@ -103,6 +104,8 @@ RULES: dict[str, Callable[..., bool]] = {
     "reroute": is_staff,
     "deliberate": is_staff,
     "close_unrated": is_staff,
+    # 退单: whoever dispatches and rejects on the grid sends a 12345 order back.
+    "return": is_staff,
 }
 
 
@@ -116,11 +119,13 @@ USER_ACTIONS: tuple[str, ...] = tuple(action for action in RULES if action != "c
 
 
 def allowed_actions(user, ticket: Ticket) -> list[str]:
-    """The transitions this user may start now (state and right both allow it)."""
+    """The transitions this user may start now (state, channel and right allow it)."""
     return [
         action
         for action in USER_ACTIONS
-        if states.allows(action, ticket.status) and RULES[action](user, ticket)
+        if states.allows(action, ticket.status)
+        and states.allows_channel(action, ticket.channel)
+        and RULES[action](user, ticket)
     ]
 
 

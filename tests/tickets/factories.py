@@ -11,6 +11,7 @@ from tickets import services
 from tickets.models import Category, Rating, Route, Ticket, TicketStatus
 
 _codes = itertools.count(1)
+_orders = itertools.count(1)
 
 
 def make_category(
@@ -56,6 +57,19 @@ def open_ticket(*, category: Category, grid=None, reporter=None, actor=None, **k
     )
 
 
+def hotline_order(*, category: Category, grid, actor=None, **kwargs) -> Ticket:
+    """A 12345 order as the hotline passes it on: no account, the caller's phone, the
+    hotline's own order number (unique per channel)."""
+    values = {
+        "channel": "hotline",
+        "reporter_phone": "13800138000",
+        "reporter_name": "张先生",
+        "external_number": f"12345-{next(_orders):06d}",
+        **kwargs,
+    }
+    return open_ticket(category=category, grid=grid, reporter=None, actor=actor, **values)
+
+
 def ticket_in(
     status: str,
     *,
@@ -65,15 +79,24 @@ def ticket_in(
     assignee,
     department=None,
     original: Ticket | None = None,
+    channel: str = "api",
 ) -> Ticket:
     """A ticket brought into ``status`` through the transitions a community would use:
     dispatched or accepted by ``assignee``, whistled to ``department``, reported by
-    ``reporter``. The category should not dispatch automatically."""
+    ``reporter``. The category should not dispatch automatically. ``channel="hotline"``
+    makes it a 12345 order (no reporter: staff rate it after calling back); *returned*
+    (退单) is always one."""
     root = superuser()
-    ticket = open_ticket(category=category, grid=grid, reporter=reporter)
     s = TicketStatus
+    if channel == "hotline" or status == s.RETURNED:
+        reporter = None
+        ticket = hotline_order(category=category, grid=grid)
+    else:
+        ticket = open_ticket(category=category, grid=grid, reporter=reporter)
     if status == s.SUBMITTED:
         pass
+    elif status == s.RETURNED:
+        services.ticket_return(actor=root, ticket=ticket, reason="不属于本辖区，退回12345")
     elif status == s.CLAIMABLE:
         services.ticket_dispatch(actor=root, ticket=ticket, claim_board=True)
     elif status == s.WHISTLED:
@@ -83,6 +106,8 @@ def ticket_in(
     elif status == s.REJECTED:
         services.ticket_reject(actor=root, ticket=ticket, reason="不属于本社区事务")
     elif status == s.DUPLICATE:
+        if original is None and reporter is None:
+            original = hotline_order(category=category, grid=grid)
         original = original or open_ticket(category=category, grid=grid, reporter=reporter)
         services.ticket_mark_duplicate(actor=root, ticket=ticket, original=original)
     else:
@@ -106,4 +131,5 @@ def _work_through(status: str, *, ticket: Ticket, reporter, assignee) -> None:
     if status == s.RESOLVED:
         return
     rating = Rating.UNSATISFIED if status == s.REOPENED else Rating.SATISFIED
-    services.ticket_rate(actor=reporter, ticket=ticket, rating=rating)
+    # staff rate for a caller without an account, after calling back
+    services.ticket_rate(actor=reporter or superuser(), ticket=ticket, rating=rating)

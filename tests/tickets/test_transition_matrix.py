@@ -12,7 +12,7 @@ import datetime
 
 import pytest
 import time_machine
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from governance.errors import Conflict
@@ -46,12 +46,16 @@ CHART = {
     "whistle": (OPEN, None),  # whistled, or unchanged while someone holds the ticket
     "resolve": ({S.ACCEPTED, S.IN_PROGRESS, S.WHISTLED}, S.RESOLVED),
     "rate": ({S.RESOLVED}, S.CLOSED),
-    "reopen": ({S.RESOLVED, S.CLOSED, S.REJECTED}, S.REOPENED),
+    "reopen": ({S.RESOLVED, S.CLOSED, S.REJECTED, S.RETURNED}, S.REOPENED),
     "reject": (OPEN, S.REJECTED),
     "duplicate": (OPEN, S.DUPLICATE),
     "reroute": (OPEN, S.SUBMITTED),
     "deliberate": ({S.SUBMITTED, S.REOPENED, S.DISPATCHED, S.CLAIMABLE}, S.DELIBERATION),
+    # 退单: a 12345 order nobody has taken on yet goes back to the hotline
+    "return": ({S.SUBMITTED, S.REOPENED, S.DISPATCHED, S.CLAIMABLE}, S.RETURNED),
 }
+# Transitions only some channels' tickets have; the matrices use tickets of that channel.
+CHANNEL = {"return": "hotline"}
 
 
 @pytest.fixture
@@ -67,6 +71,7 @@ def call(people, api_client_for, world, carol, make_ticket):
             "reject": {"reason": "不属于本社区事务"},
             "duplicate": {"original": make_ticket(S.SUBMITTED).pk},
             "reroute": {"category": other_category.pk},
+            "return": {"reason": "属于供水公司，不属于本社区"},
         }.get(action, {"note": "好的"})
 
     def _call(action: str, who: str, ticket):
@@ -92,6 +97,7 @@ EVENT = {
     "duplicate": "marked_duplicate",
     "reroute": "rerouted",
     "deliberate": "sent_to_deliberation",
+    "return": "returned",
 }
 
 # who performs each transition in the state matrix (someone the rules always allow)
@@ -102,11 +108,12 @@ PERFORMER = {"claim": "bob", "accept": "bob", "start": "bob", "rate": "frank"}
 @pytest.mark.parametrize("action", list(CHART))
 def test_state_matrix(make_ticket, call, action, state):
     # given
-    ticket = make_ticket(state)
+    ticket = make_ticket(state, channel=CHANNEL.get(action, "api"))
     events_before = ticket.events.count()
 
-    # when
-    response = call(action, PERFORMER.get(action, "admin"), ticket)
+    # when (staff act for a 12345 caller, who has no account: a returned order is one)
+    who = PERFORMER.get(action, "admin") if ticket.reporter_id else "admin"
+    response = call(action, who, ticket)
 
     # then
     allowed_from, ends_in = CHART[action]
@@ -155,6 +162,8 @@ ASSIGNEE_ONLY = {**STAFF_ONLY, "admin": 403, "alice": 403, "grace": 403, "bob": 
 ANY_WORKER = {**STAFF_ONLY, "bob": 200, "carol": 200, "dan": 200}
 STAFF_OR_ASSIGNEE = {**STAFF_ONLY, "bob": 200}
 REPORTER_ONLY = {**STAFF_ONLY, "admin": 403, "alice": 403, "grace": 403, "frank": 200}
+# a 12345 order has no reporter with an account: frank does not even see it
+STAFF_ONLY_HOTLINE = {**STAFF_ONLY, "frank": 404}
 
 # transition → (the state the ticket is in, the expected answer per person)
 ROLES = {
@@ -170,6 +179,7 @@ ROLES = {
     "duplicate": (S.SUBMITTED, STAFF_ONLY),
     "reroute": (S.SUBMITTED, STAFF_ONLY),
     "deliberate": (S.SUBMITTED, STAFF_ONLY),
+    "return": (S.SUBMITTED, STAFF_ONLY_HOTLINE),
 }
 
 
@@ -179,7 +189,7 @@ ROLES = {
 def test_role_matrix(make_ticket, call, action, who):
     # given
     state, expected = ROLES[action]
-    ticket = make_ticket(state)
+    ticket = make_ticket(state, channel=CHANNEL.get(action, "api"))
     events_before = ticket.events.count()
 
     # when
@@ -195,6 +205,74 @@ def test_role_matrix(make_ticket, call, action, who):
     else:
         assert ticket.status == state
         assert ticket.events.count() == events_before
+
+
+@pytest.mark.parametrize("state", sorted(CHART["return"][0]))
+def test_only_a_hotline_order_goes_back_to_the_hotline(make_ticket, call, state):
+    """退单 is a 12345 order's: any other ticket is a conflict in every state, even for the
+    superuser, and nothing is written."""
+    ticket = make_ticket(state)  # reported through the API by frank
+    events_before = ticket.events.count()
+
+    response = call("return", "admin", ticket)
+
+    assert response.status_code == 409, response.json()
+    assert "12345" in response.json()["detail"]
+    ticket.refresh_from_db()
+    assert ticket.status == state
+    assert ticket.events.count() == events_before
+
+
+def test_a_return_needs_its_reason(make_ticket, people, api_client_for):
+    ticket = make_ticket(S.SUBMITTED, channel="hotline")
+
+    for payload in ({}, {"reason": "  "}):
+        response = api_client_for(people["alice"]).post(
+            f"/api/v1/tickets/{ticket.pk}/return/", payload, format="json"
+        )
+        assert response.status_code == 400
+        assert "reason" in response.json()
+    with pytest.raises(ValidationError) as refused:
+        services.ticket_return(actor=people["alice"], ticket=ticket, reason="   ")
+    assert "reason" in refused.value.message_dict
+    ticket.refresh_from_db()
+    assert ticket.status == S.SUBMITTED
+    assert not ticket.events.filter(kind="returned").exists()
+
+
+def test_return_is_offered_on_hotline_orders_only(make_ticket, people, api_client_for):
+    client = api_client_for(people["alice"])
+    order = make_ticket(S.DISPATCHED, channel="hotline")
+    report = make_ticket(S.DISPATCHED)
+
+    offered = client.get(f"/api/v1/tickets/{order.pk}/").json()["allowed_actions"]
+    not_offered = client.get(f"/api/v1/tickets/{report.pk}/").json()["allowed_actions"]
+
+    assert "return" in offered
+    assert "return" not in not_offered
+    assert (
+        "return"
+        not in api_client_for(people["bob"])
+        .get(f"/api/v1/tickets/{order.pk}/")
+        .json()["allowed_actions"]
+    )
+
+
+def test_a_returned_order_records_its_reason_and_stops(make_ticket, people):
+    ticket = make_ticket(S.CLAIMABLE, channel="hotline")
+
+    services.ticket_return(actor=people["alice"], ticket=ticket, reason=" 属于燃气公司 ")
+
+    ticket.refresh_from_db()
+    assert ticket.status == S.RETURNED
+    assert ticket.closed_at is not None
+    event = ticket.events.get(kind="returned")
+    assert (event.note, event.data, event.from_status) == (
+        "属于燃气公司",
+        {"reason": "属于燃气公司"},
+        S.CLAIMABLE,
+    )
+    assert event.actor == people["alice"]
 
 
 def test_the_assignee_loses_the_ticket_with_their_grid(make_ticket, people, api_client_for):

@@ -18,6 +18,7 @@ from tickets.services.branches import (
     ticket_mark_duplicate,
     ticket_reject,
     ticket_reroute,
+    ticket_return,
     ticket_send_to_deliberation,
 )
 from tickets.services.categories import (
@@ -76,6 +77,7 @@ __all__ = [
     "ticket_reopen",
     "ticket_reroute",
     "ticket_resolve",
+    "ticket_return",
     "ticket_send_to_deliberation",
     "ticket_start",
     "ticket_whistle",

@@ -1,5 +1,5 @@
-"""The side branches of the state chart: rejection, duplicates, re-routing and
-deliberation (网格议事).
+"""The side branches of the state chart: rejection, return to the 12345 hotline (退单),
+duplicates, re-routing and deliberation (网格议事).
 """
 
 from __future__ import annotations
@@ -9,11 +9,12 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from governance.errors import Conflict
 from grids import scoping
 from grids.models import Grid
-from tickets import permissions
+from tickets import permissions, states
 from tickets.deadlines import apply_policy
-from tickets.models import Category, EventKind, Ticket, TicketStatus
+from tickets.models import Category, Channel, EventKind, Ticket, TicketStatus
 from tickets.services.steps import (
     active_category,
     cancel_pending_whistles,
@@ -51,6 +52,59 @@ def ticket_reject(*, actor, ticket: Ticket, reason: str) -> Ticket:
         data=with_cancelled({}, cancelled),
     )
     return ticket
+
+
+@transaction.atomic
+def ticket_return(*, actor, ticket: Ticket, reason: str) -> Ticket:
+    """退单: send a 12345 order back to the hotline as not ours, with the reason the
+    hotline is told. Only hotline tickets that nobody has taken on yet (submitted,
+    reopened, dispatched, claimable) go back; any other ticket is a ``Conflict`` (409),
+    checked before the right (403), like every state check. The ticket is finished: its
+    deadlines stop, pending whistles are withdrawn, and the reason is the event's note
+    (``data.reason``), which the hotline app reports back in its export. Staff may
+    reopen it (the hotline sent it again, or it went back by mistake)."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("Say why the order goes back to the hotline.")})
+    ticket = lock_ticket(ticket)
+    _check_return(ticket, actor)
+    now = timezone.now()
+    before = ticket.status
+    cancelled = cancel_pending_whistles(ticket)
+    ticket.status, ticket.closed_at = TicketStatus.RETURNED, now
+    save_fields(ticket, "status", "closed_at")
+    record_event(
+        ticket,
+        actor=actor,
+        kind=EventKind.RETURNED,
+        from_status=before,
+        now=now,
+        note=reason,
+        data=with_cancelled({"reason": reason}, cancelled),
+    )
+    return ticket
+
+
+def _check_return(ticket: Ticket, actor) -> None:
+    """Channel and state first (409), then the right (403): ``check_transition`` for a
+    transition only some channels have."""
+    if not states.allows_channel("return", ticket.channel):
+        raise Conflict(
+            _("Only a ticket that came from the 12345 hotline (%(channel)s) can go back to it.")
+            % {"channel": Channel.HOTLINE.label},
+            code="not_from_hotline",
+        )
+    if not states.allows("return", ticket.status):
+        raise Conflict(
+            _(
+                "This ticket's status (%(status)s) does not allow this action: "
+                "return to the hotline."
+            )
+            % {"status": TicketStatus(ticket.status).label},
+            code="invalid_state",
+        )
+    if not permissions.may("return", actor, ticket):
+        raise PermissionDenied(_("You may not do this to this ticket: return to the hotline."))
 
 
 @transaction.atomic
