@@ -51,6 +51,7 @@ ACTION_NAMES = {
     "reroute": gettext_lazy("re-route"),
     "deliberate": gettext_lazy("send to deliberation"),
     "close_unrated": gettext_lazy("close unrated"),
+    "return": gettext_lazy("return to the hotline"),
 }
 
 
