@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 MANAGE := $(BIN)/python manage.py
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test install lint format messages check-tree clean
+.PHONY: run test install lint format messages check-tree clean browser load backup-check
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,27 @@ lint: install
 messages: install
 	$(MANAGE) makemessages -l zh_Hans --ignore=.venv --ignore=var --ignore=tests --ignore=bench
 	$(MANAGE) compilemessages --ignore=.venv
+
+# The browser of the end-to-end tests (tests/e2e): Debian's Chromium and CJK fonts, so the
+# screenshots show Chinese. Needs root; does nothing when Chromium is already there.
+browser:
+	@if [ -x /usr/bin/chromium ]; then echo "Chromium is installed: /usr/bin/chromium"; else \
+	  apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-noto-cjk; \
+	fi
+
+# Load with nothing lost (loadtest/README.md): gunicorn, a Celery worker and locust on
+# loopback against the local PostgreSQL and Redis, then the reconciliation. Bounded by
+# LOAD_SECONDS (default 180) and LOAD_USERS (60); locust comes from the `load` extra.
+load: install
+	@$(BIN)/python -c "import locust" 2>/dev/null || \
+	  $(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[load]"
+	$(BIN)/python loadtest/run.py
+
+# A seeded database backed up (pg_dump) and restored (pg_restore) to identical rows,
+# contents, sequences and schema, its ID numbers readable with its keys (ops/BACKUP.md).
+backup-check: install
+	$(BIN)/python ops/backup_check.py
 
 check-tree: install
 	$(MANAGE) check_grid_tree

@@ -27,3 +27,4 @@ urlpatterns = [
 
 admin.site.site_header = admin.site.site_title = _("Grid governance")
 admin.site.index_title = _("Administration")
+handler500 = "governance.middleware.server_error"

@@ -85,7 +85,7 @@ def import_apply_task(job_id: int) -> None:
     )
 
 
-@shared_task(acks_late=True, time_limit=600, soft_time_limit=540)
+@shared_task(acks_late=True, reject_on_worker_lost=True, time_limit=600, soft_time_limit=540)
 def campaigns_close_expired_task() -> int:
     """Close campaigns past their deadline with their report (every few minutes)."""
     return services.campaigns_close_expired()

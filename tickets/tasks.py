@@ -16,7 +16,7 @@ logger = logging.getLogger(__name__)
 BATCH = 500
 
 
-@shared_task(acks_late=True, time_limit=300, soft_time_limit=240)
+@shared_task(acks_late=True, reject_on_worker_lost=True, time_limit=300, soft_time_limit=240)
 def ticket_auto_close_task(limit: int = BATCH) -> int:
     """Close resolved tickets whose reporter did not rate them in time; returns how many.
 
