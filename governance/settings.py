@@ -8,9 +8,12 @@ clone runs with no configuration; production sets the variables listed in
 from __future__ import annotations
 
 import datetime
+import re
+import sys
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -44,7 +47,10 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "mptt",
     "simple_history",
+    "axes",
+    "csp",
     "governance.accounts",
+    "governance.security",
     "governance.idempotency",
     "grids",
     "residents",
@@ -60,6 +66,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # outside everything that may answer, so every answer (429s and 503s too) carries it
+    "governance.security.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -67,9 +75,13 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "governance.idempotency.middleware.IdempotencyMiddleware",
+    # after the idempotency keys: a replay of an accepted report costs no budget
+    "governance.throttling.AnonymousPostThrottleMiddleware",
     "governance.middleware.DatabaseUnavailableMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # last, as django-axes asks: turns a locked-out sign-in into the 429 answer
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "governance.urls"
@@ -127,6 +139,11 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
+# django-axes first: it refuses a locked-out sign-in before the password is even checked.
+AUTHENTICATION_BACKENDS = [
+    "governance.security.backends.AxesBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 
 # --- Personal data ------------------------------------------------------------------------
 # Keys that encrypt ID-card numbers at rest and key their lookup hashes. Comma-separated,
@@ -140,10 +157,13 @@ if not PII_KEYS and not DEBUG:
 # --- Cache --------------------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL", "")
 if REDIS_URL:
+    # Short timeouts: the cache only holds rate-limit counters, which let requests through
+    # when Redis is away (governance/throttling.py); a request must not hang waiting on it.
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }
 else:
@@ -190,6 +210,71 @@ SESSION_COOKIE_HTTPONLY = True
 if env_bool("USE_X_FORWARDED_PROTO", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# How many reverse proxies in front of the application append to X-Forwarded-For. 0 (the
+# default): the client is REMOTE_ADDR and the header is ignored, since anyone can forge
+# it. Rate limits and the login lock-out name clients this way (governance/throttling.py).
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+
+# Content-Security-Policy (django-csp, governance/security/csp.py): our own origin only, no
+# inline script anywhere, no framing. Inline styles are allowed under the admin and the
+# API's own pages only, whose third-party templates need them (explained in csp.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:", "blob:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "worker-src": [SELF],
+        "manifest-src": [SELF],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+        "base-uri": [SELF],
+        "object-src": [NONE],
+    }
+}
+CSP_INLINE_STYLE_PATHS = ("/admin/", "/api/")
+
+# --- Rate limits and login lock-out ---------------------------------------------------------
+# The test suite sends thousands of requests from one address, as a few user ids that the
+# rolled-back database hands out again and again; under pytest the rates are lifted unless
+# a variable sets them, so that no unrelated test meets a limit (tests/security sets low
+# rates to prove that the limits hold).
+TESTING = "pytest" in sys.modules
+_RATE = re.compile(r"^\d+/(s|sec|second|m|min|minute|h|hour|d|day)$")
+
+
+def _env_rate(name: str, default: str) -> str:
+    raw = env_str(name, "").strip()
+    if not raw:
+        return "1000000/hour" if TESTING else default
+    if not _RATE.match(raw):
+        raise ImproperlyConfigured(f"{name} must be a rate like 20/hour or 5/min, got {raw!r}")
+    return raw
+
+
+# Unsafe requests without a signed-in user, per client address, by path prefix (pages
+# outside DRF; governance.throttling.AnonymousPostThrottleMiddleware). Open311's POST is
+# not here: it needs an integrator's api_key, and one civic app's server speaks for many.
+ANONYMOUS_POST_RATES = {
+    "/tickets/report/": _env_rate("ANONYMOUS_REPORT_RATE", "20/hour"),
+    "/tickets/follow/": _env_rate("ANONYMOUS_FOLLOW_RATE", "60/hour"),
+    # many names guessed from one address (the lock-out counts name and address together)
+    "/accounts/login/": _env_rate("LOGIN_RATE", "100/hour"),
+    "/admin/login/": _env_rate("LOGIN_RATE", "100/hour"),
+    "/api/v1/auth/token/": _env_rate("LOGIN_RATE", "100/hour"),
+}
+
+# django-axes: after LOGIN_FAILURE_LIMIT failed sign-ins of one user name from one
+# address, that pair is refused for LOGIN_LOCKOUT_MINUTES (a 429; governance/security/).
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 30))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "governance.throttling.client_ip"
+AXES_LOCKOUT_CALLABLE = "governance.security.lockout.lockout_response"
+
 # --- REST API -----------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -206,6 +291,18 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "governance.api.exceptions.exception_handler",
+    # 429 with Retry-After past the budget (governance/throttling.py): per user for tokens
+    # and sessions, per address without credentials, and views with a throttle_scope.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "governance.throttling.UserRateThrottle",
+        "governance.throttling.AnonRateThrottle",
+        "governance.throttling.ScopedRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "user": _env_rate("API_USER_RATE", "2000/hour"),
+        "anon": _env_rate("API_ANON_RATE", "300/hour"),
+        "anonymous-report": _env_rate("ANONYMOUS_REPORT_RATE", "20/hour"),
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Grid governance API",
@@ -218,6 +315,8 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # no "validator" badge: it would send the schema's address to a third-party site
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
@@ -234,6 +333,9 @@ SPECTACULAR_SETTINGS = {
         "MeetingStatusEnum": "tickets.models.MeetingStatus",
         "MeetingTierEnum": "tickets.models.MeetingTier",
         "AgendaDecisionEnum": "tickets.models.Decision",
+        "WebhookEventTypeEnum": "webhooks.models.EventType",
+        "WebhookDeliveryStatusEnum": "webhooks.models.DeliveryStatus",
+        "HotlineOrderStatusEnum": "hotline.models.OrderStatus",
     },
 }
 

@@ -1,18 +1,63 @@
 """The grid tree in the admin: a collapsible, draggable tree whose every write goes
-through ``grids.services`` (so the tree lock and the domain rules apply here too)."""
+through ``grids.services`` (so the tree lock and the domain rules apply here too).
+Grids, assignments and party organizations show their history (who changed what, when)
+to whoever may see them."""
 
 from __future__ import annotations
 
 from django import forms, http
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from mptt.admin import DraggableMPTTAdmin, MPTTModelAdmin
+from simple_history.admin import SimpleHistoryAdmin
 
 from grids import geometry, scoping, selectors, services
 from grids.models import Grid, GridAssignment, PartyOrganization
 from grids.scoped_admin import ScopedAdminMixin
+
+
+class ReadOnlyHistoryAdmin(SimpleHistoryAdmin):
+    """History to read: the list of versions and each past version, never restored. A
+    revert would write the old row back past the services (the tree lock, the placement
+    rules), so changes are made on the change form like any other.
+
+    Out of the reader's scope, a history page answers like a missing object (the admin's
+    redirect), as the change page does, rather than simple-history's 403, which would
+    tell that the object exists. The history of a deleted object is for superusers: with
+    the object gone there is no grid left to place it in anyone's scope.
+    """
+
+    def revert_disabled(self, request, obj=None) -> bool:
+        return True
+
+    def _missing(self, request, object_id) -> http.HttpResponse | None:
+        """The missing-object answer, unless the reader may see the object now."""
+        if request.user.is_superuser or self.get_object(request, unquote(object_id)):
+            return None
+        return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+
+    def history_view(self, request, object_id, extra_context=None):
+        missing = self._missing(request, object_id)
+        if missing is not None:
+            return missing
+        try:
+            return super().history_view(request, object_id, extra_context)
+        except (PermissionDenied, http.Http404):
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if request.method != "GET":
+            raise PermissionDenied
+        missing = self._missing(request, object_id)
+        if missing is not None:
+            return missing
+        try:
+            return super().history_form_view(request, object_id, version_id, extra_context)
+        except (PermissionDenied, http.Http404):
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
 
 
 class GridAdminForm(forms.ModelForm):
@@ -94,7 +139,7 @@ class GridAssignmentInline(admin.TabularInline):
 
 
 @admin.register(Grid)
-class GridAdmin(ScopedAdminMixin, DraggableMPTTAdmin):
+class GridAdmin(ScopedAdminMixin, ReadOnlyHistoryAdmin, DraggableMPTTAdmin):
     scope_via = ""
     form = GridAdminForm
     inlines = [GridAssignmentInline]
@@ -233,7 +278,7 @@ class GridAdmin(ScopedAdminMixin, DraggableMPTTAdmin):
 
 
 @admin.register(GridAssignment)
-class GridAssignmentAdmin(ScopedAdminMixin, admin.ModelAdmin):
+class GridAssignmentAdmin(ScopedAdminMixin, ReadOnlyHistoryAdmin):
     list_display = ("user", "role", "grid", "starts_on", "ends_on")
     list_filter = ("role",)
     search_fields = ("user__username", "user__full_name", "grid__name", "grid__code")
@@ -258,7 +303,7 @@ class GridAssignmentAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(PartyOrganization)
-class PartyOrganizationAdmin(ScopedAdminMixin, MPTTModelAdmin):
+class PartyOrganizationAdmin(ScopedAdminMixin, ReadOnlyHistoryAdmin, MPTTModelAdmin):
     list_display = ("name", "kind", "grid", "secretary")
     list_filter = ("kind",)
     search_fields = ("name", "grid__name")

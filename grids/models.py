@@ -2,6 +2,12 @@
 
 Structural writes (create under a parent, move, delete) go through ``grids.services``,
 which serialises them with an advisory lock: django-mptt itself does no locking.
+
+Every saved change to a grid, an assignment or a party organization is kept by
+django-simple-history (who, when, what), readable on each object's history page in the
+admin. The tree's own bookkeeping (``lft``, ``rght``, ``tree_id``, ``depth``/``level``) and
+the bounding box derived from the boundary are left out: they change with the neighbours'
+moves, not with a decision about this grid.
 """
 
 from __future__ import annotations
@@ -14,6 +20,9 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from mptt.models import MPTTModel, TreeForeignKey
+from simple_history.models import HistoricalRecords
+
+_TREE_FIELDS = ["lft", "rght", "tree_id"]
 
 
 class GridKind(models.TextChoices):
@@ -76,6 +85,18 @@ class Grid(MPTTModel):
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    history = HistoricalRecords(
+        excluded_fields=[
+            *_TREE_FIELDS,
+            "depth",
+            "min_lat",
+            "max_lat",
+            "min_lng",
+            "max_lng",
+            "updated_at",
+        ]
+    )
 
     class MPTTMeta:
         # ``level`` is the administrative level (五级网格); the tree depth is ``depth``.
@@ -145,6 +166,7 @@ class GridAssignment(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     objects = GridAssignmentQuerySet.as_manager()
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("grid assignment")
@@ -214,6 +236,8 @@ class PartyOrganization(MPTTModel):
         related_name="party_organizations_led",
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    history = HistoricalRecords(excluded_fields=[*_TREE_FIELDS, "level"])
 
     class MPTTMeta:
         order_insertion_by = ["name"]
