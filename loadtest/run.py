@@ -91,6 +91,9 @@ def environment(database_url: str, pii_key: str) -> dict[str, str]:
             "EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend",
             "API_USER_RATE": "1000000/hour",
             "API_ANON_RATE": "1000000/hour",
+            "ANONYMOUS_REPORT_RATE": "1000000/hour",
+            "ANONYMOUS_FOLLOW_RATE": "1000000/hour",
+            "LOGIN_RATE": "1000000/hour",
             "LOG_LEVEL": "WARNING",
         }
     )
