@@ -409,6 +409,16 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# --- Integrations --------------------------------------------------------------------------
+# Webhook receivers on private or loopback addresses are refused unless this is set (a
+# county's intranet integrator, or a receiver on this machine during a demo).
+WEBHOOKS_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", default=False)
+WEBHOOKS_TIMEOUT = env_int("WEBHOOKS_TIMEOUT", 10)
+# Open311: our jurisdiction id (empty: the host the site is called by), and the grid (by
+# code) whose staff place requests that come with an address but no coordinates.
+OPEN311_JURISDICTION_ID = env_str("OPEN311_JURISDICTION_ID", "")
+OPEN311_ADDRESS_GRID = env_str("OPEN311_ADDRESS_GRID", "")
+
 # How long the answer to a request with an Idempotency-Key is kept for replays: long enough
 # for a phone that spent a fortnight on the plateau without signal.
 IDEMPOTENCY_KEY_TTL = datetime.timedelta(days=env_int("IDEMPOTENCY_KEY_TTL_DAYS", 30))
