@@ -56,8 +56,12 @@ def unavailable_response(request: HttpRequest) -> HttpResponse:
     """The 503 for a request the database could not serve: JSON for the API and Open311
     (``{"detail": ...}`` like every API error), a page otherwise."""
     message = _("The service is briefly unavailable. Please try again in a moment.")
-    if _wants_json(request):
-        response: HttpResponse = JsonResponse({"detail": message}, status=503)
+    if request.path.startswith("/open311/"):
+        from open311.formats import errors_for_path  # Open311 clients expect its error list
+
+        response: HttpResponse = errors_for_path(request.path, 503, [message])
+    elif _wants_json(request):
+        response = JsonResponse({"detail": message}, status=503)
     else:
         response = HttpResponse(_page(message), status=503)
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)

@@ -139,9 +139,14 @@ def too_many_message(wait_seconds: int) -> str:
 
 
 def too_many_response(request: HttpRequest, *, message: str, wait_seconds: int) -> HttpResponse:
-    """The 429 answer: JSON ``{"detail": ...}`` for the API, the 429 page for people."""
-    if wants_json(request):
-        response: HttpResponse = JsonResponse({"detail": message}, status=429)
+    """The 429 answer: JSON ``{"detail": ...}`` for the API, Open311's own error list
+    under ``/open311/``, the 429 page for people."""
+    if request.path.startswith("/open311/"):
+        from open311.formats import errors_for_path
+
+        response: HttpResponse = errors_for_path(request.path, 429, [message])
+    elif wants_json(request):
+        response = JsonResponse({"detail": message}, status=429)
     else:
         response = HttpResponse(render_to_string("429.html", {"message": message}), status=429)
     response["Retry-After"] = str(wait_seconds)

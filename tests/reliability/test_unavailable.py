@@ -112,3 +112,25 @@ def test_json_or_page_by_path_and_accept(rf, path, accept, json_expected):
         response = middleware.server_error(request)
     assert response.status_code == 503
     assert response["Content-Type"].startswith("application/json") is json_expected
+
+
+@pytest.mark.parametrize(("fmt", "parse"), [("json", "json"), ("xml", "xml")])
+def test_open311_gets_its_own_error_list_with_503(world, client, monkeypatch, fmt, parse):
+    """Open311 clients parse the standard's error list, not ``{"detail": ...}``."""
+    import xml.etree.ElementTree as ET
+
+    from open311 import selectors as open311_selectors
+
+    monkeypatch.setattr(open311_selectors, "service_list", database_gone)
+
+    response = client.get(f"/open311/v2/services.{fmt}", HTTP_ACCEPT_LANGUAGE="en")
+
+    assert response.status_code == 503
+    assert response["Retry-After"] == "30"
+    if parse == "json":
+        assert response.json() == [{"code": 503, "description": MESSAGE}]
+    else:
+        root = ET.fromstring(response.content)
+        assert root.tag == "errors"
+        assert root.find("error/code").text == "503"
+        assert root.find("error/description").text == MESSAGE
