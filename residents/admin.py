@@ -12,10 +12,10 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from simple_history.admin import SimpleHistoryAdmin
 
 from governance.errors import Conflict
 from grids import scoping
+from grids.admin import ReadOnlyHistoryAdmin
 from grids.models import Grid
 from grids.scoped_admin import ScopedAdminMixin
 from residents import permissions, services
@@ -148,7 +148,7 @@ REPORT_ROWS_SHOWN = 500
 
 
 @admin.register(Household)
-class HouseholdAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
+class HouseholdAdmin(ScopedAdminMixin, ReadOnlyHistoryAdmin):
     form = HouseholdForm
     inlines = [ResidentInline]
     list_display = ("__str__", "grid", "head", "masked_phone", "is_party_lead", "visit_due_on")
@@ -322,7 +322,7 @@ class ResidentForm(forms.ModelForm):
 
 
 @admin.register(Resident)
-class ResidentAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
+class ResidentAdmin(ScopedAdminMixin, ReadOnlyHistoryAdmin):
     scope_via = "household__grid"
     form = ResidentForm
     list_display = (
@@ -469,7 +469,7 @@ class PersonalDataAccessAdmin(admin.ModelAdmin):
 
 
 @admin.register(PartyMember)
-class PartyMemberAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
+class PartyMemberAdmin(ScopedAdminMixin, ReadOnlyHistoryAdmin):
     """Party members, scoped through their organization's grid."""
 
     scope_via = "organization__grid"
