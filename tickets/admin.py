@@ -36,6 +36,7 @@ from governance.errors import Conflict
 from grids import scoping
 from grids.models import Grid, GridAssignment, GridKind, GridLevel
 from grids.scoped_admin import ScopedAdminMixin
+from residents.personal_data import mask_phone
 from tickets import permissions, selectors_meetings, services
 from tickets.deadlines import is_overdue, overdue_q
 from tickets.models import (
@@ -321,6 +322,10 @@ class HotlineForm(forms.Form):
         self.fields["grid"].queryset = grids
 
 
+def _masked_phone(field: str) -> str:
+    return "reporter_phone_masked" if field == "reporter_phone" else field
+
+
 @admin.register(Ticket)
 class TicketAdmin(ScopedAdminMixin, admin.ModelAdmin):
     scope_via = "grid"
@@ -371,8 +376,22 @@ class TicketAdmin(ScopedAdminMixin, admin.ModelAdmin):
         (_("Rating"), {"fields": ("rating", "rating_comment", "rated_at")}),
     )
 
+    def get_fieldsets(self, request, obj=None):
+        """The reporter's phone masked for those who do not call them back."""
+        if obj is None or permissions.may_see_reporter_phone(request.user, obj):
+            return self.fieldsets
+        return [
+            (title, {**options, "fields": tuple(_masked_phone(f) for f in options["fields"])})
+            for title, options in self.fieldsets
+        ]
+
     def get_readonly_fields(self, request, obj=None):
-        return [field for _title, options in self.fieldsets for field in options["fields"]]
+        fieldsets = self.get_fieldsets(request, obj)
+        return [field for _title, options in fieldsets for field in options["fields"]]
+
+    @admin.display(description=_("reporter's phone"))
+    def reporter_phone_masked(self, ticket: Ticket) -> str:
+        return mask_phone(ticket.reporter_phone) if ticket.reporter_phone else ""
 
     def has_add_permission(self, request) -> bool:
         return False  # tickets open through ``ticket_open`` (API, pages), never a bare form

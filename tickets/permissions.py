@@ -132,6 +132,13 @@ def allowed_actions(user, ticket: Ticket) -> list[str]:
 # --- whistles -------------------------------------------------------------------------------
 
 
+def may_see_reporter_phone(user, ticket: Ticket) -> bool:
+    """The reporter's number in full for those who call them back (the grid's staff, the
+    assignee) and for whoever entered the report; masked for everyone else, everywhere
+    (API, pages, admin)."""
+    return is_staff(user, ticket) or is_assignee(user, ticket) or ticket.created_by_id == user.pk
+
+
 def can_act_for_department(user, whistle: Whistle) -> bool:
     """Report in and reply (部门报到) are the department's acts, not the grid's."""
     return is_liaison(user, whistle.department)

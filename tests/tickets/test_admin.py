@@ -441,3 +441,21 @@ def test_who_does_what_with_meetings_in_the_admin(
     meeting.refresh_from_db()
     assert (meeting.status, meeting.cancel_reason) == ("cancelled", "暴雨")
     assert client.get(f"{MEETINGS}{meeting.pk}/change/").context["meeting_links"] == []
+
+
+def test_the_reporters_phone_is_masked_for_those_who_do_not_call_back(
+    client, world, fire, staff, leader
+):
+    """Staff of the grid call the reporter back and see the number; a district leader
+    reading the same ticket sees it masked, as in the API and on the pages."""
+    ticket = open_ticket(category=fire, grid=world.A1a, reporter_phone="13800138000")
+    url = f"{CHANGELIST}{ticket.pk}/change/"
+
+    client.force_login(staff)
+    full = client.get(url).content.decode()
+    client.force_login(leader)
+    masked = client.get(url).content.decode()
+
+    assert "13800138000" in full
+    assert "13800138000" not in masked
+    assert "138****8000" in masked
