@@ -31,6 +31,7 @@ from hotline.exporting import export_file
 from hotline.files import EXTENSIONS, MAX_BYTES
 from hotline.models import HotlineOrder, OrderStatus
 from residents.models import ImportStatus
+from residents.personal_data import mask_phone
 from tickets.models import Category
 
 ACTION_LABELS = {
@@ -188,6 +189,17 @@ class HotlineOrderAdmin(ScopedAdminMixin, admin.ModelAdmin):
         "received_at",
         "updated_at",
     ]
+
+    def get_readonly_fields(self, request, obj=None):
+        """The caller's phone in full for the area's staff, who call back; masked for
+        those who only read (as in the API)."""
+        if obj is None or (obj.area_id and scoping.can_change(request.user, obj.area)):
+            return self.readonly_fields
+        return [("phone_masked" if f == "phone" else f) for f in self.readonly_fields]
+
+    @admin.display(description=_("phone"))
+    def phone_masked(self, order: HotlineOrder) -> str:
+        return mask_phone(order.phone) if order.phone else ""
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False  # orders come from the hotline's files and API

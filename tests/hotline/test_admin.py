@@ -140,3 +140,16 @@ def test_admin_export(client, world, staff, listed):
     )
     assert bad.status_code == 200
     assert "errornote" in bad.content.decode()
+
+
+def test_the_callers_phone_is_masked_for_readers(client, staff, leader, listed):
+    """The area's staff call back and see the number; a district leader only reads."""
+    url = f"{BASE}{listed['H-1'].pk}/change/"
+    client.force_login(staff)
+    full = client.get(url).content.decode()
+    client.force_login(leader)
+    masked = client.get(url).content.decode()
+
+    assert "13912345678" in full
+    assert "13912345678" not in masked
+    assert "139****5678" in masked
