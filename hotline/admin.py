@@ -190,12 +190,18 @@ class HotlineOrderAdmin(ScopedAdminMixin, admin.ModelAdmin):
         "updated_at",
     ]
 
-    def get_readonly_fields(self, request, obj=None):
+    def _phone_shown(self, request, obj) -> bool:
         """The caller's phone in full for the area's staff, who call back; masked for
         those who only read (as in the API)."""
-        if obj is None or (obj.area_id and scoping.can_change(request.user, obj.area)):
+        return obj is None or bool(obj.area_id and scoping.can_change(request.user, obj.area))
+
+    def get_fields(self, request, obj=None):
+        if self._phone_shown(request, obj):
             return self.readonly_fields
         return [("phone_masked" if f == "phone" else f) for f in self.readonly_fields]
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.get_fields(request, obj)
 
     @admin.display(description=_("phone"))
     def phone_masked(self, order: HotlineOrder) -> str:
