@@ -3,8 +3,12 @@
 
 from __future__ import annotations
 
+import datetime
+
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
 from residents.models import VisitKind
@@ -14,6 +18,9 @@ from residents.models import VisitKind
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
 SEARCH_MAX_LENGTH = 60
 ANSWER_MAX_LENGTH = 200
+# A visit logged without a signal is sent when the phone finds one, maybe days later; the
+# phone says when the visit was made. Beyond this it is no longer a record of the visit.
+VISIT_BACKDATE_LIMIT = datetime.timedelta(days=30)
 
 # The kinds a worker logs from the archive; campaign visits are recorded on their task.
 FIELD_VISIT_KINDS = [
@@ -67,11 +74,38 @@ class VisitForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
     )
     photo = forms.ImageField(label=_("Photo"), required=False, widget=PhotoInput)
+    # set by the phone when the worker saves the visit (field.js); empty means now
+    visited_at = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def clean_photo(self):
         photo = self.cleaned_data.get("photo")
         _check_photo_size(photo)
         return photo
+
+    def clean(self) -> dict:
+        """``visited_at`` is hidden, so its errors are the form's own. A phone whose clock
+        runs ahead of ours has made the visit now, not in the future."""
+        data = super().clean()
+        raw = (data.get("visited_at") or "").strip()
+        if not raw:
+            data["visited_at"] = None
+            return data
+        try:
+            moment = parse_datetime(raw) if len(raw) <= 40 else None
+        except ValueError:
+            moment = None
+        if moment is None:
+            raise ValidationError(_("The time of the visit is not a valid date and time."))
+        if timezone.is_naive(moment):
+            moment = timezone.make_aware(moment)
+        now = timezone.now()
+        if moment < now - VISIT_BACKDATE_LIMIT:
+            raise ValidationError(
+                _("A visit is recorded within %(days)s days of being made."),
+                params={"days": VISIT_BACKDATE_LIMIT.days},
+            )
+        data["visited_at"] = min(moment, now)
+        return data
 
 
 class CampaignTaskForm(forms.Form):

@@ -156,6 +156,7 @@ def visit_log(request: HttpRequest, pk: int) -> HttpResponse:
                 kind=form.cleaned_data["kind"],
                 findings=form.cleaned_data["findings"],
                 photo=form.cleaned_data["photo"],
+                visited_at=form.cleaned_data["visited_at"],
             )
         except ValidationError as exc:
             _add_service_errors(form, exc)
