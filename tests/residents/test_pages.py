@@ -131,7 +131,7 @@ def test_field_pages_share_a_light_layout(client, overdue, campaign, worker):
         assert "css/field.css" in body
         assert not re.search(
             r"<script(?![^>]*\bsrc=)", body
-        )  # scripts only as files (CSP)  # a Content-Security-Policy must be possible
+        )  # scripts as files (CSP)
         assert 'style="' not in body
         for label in ("My households", "Visits due", "Campaign tasks"):
             assert label in body, (url, label)
