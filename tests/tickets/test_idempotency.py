@@ -51,7 +51,7 @@ def test_the_same_key_with_another_body_is_a_conflict(world, hazard, frank, api_
     other = report(client, world.A1a, hazard, title="路灯不亮")
 
     assert other.status_code == 409
-    assert "different request" in other.json()["detail"]
+    assert other.json()["detail"] == "此幂等键已用于另一个不同的请求。"  # zh-hans by default
     assert list(Ticket.objects.values_list("title", flat=True)) == ["井盖缺失"]
 
 
