@@ -129,9 +129,7 @@ def test_field_pages_share_a_light_layout(client, overdue, campaign, worker):
     ]:
         body = body_of(client.get(url, **EN))
         assert "css/field.css" in body
-        assert not re.search(
-            r"<script(?![^>]*\bsrc=)", body
-        )  # scripts as files (CSP)
+        assert not re.search(r"<script(?![^>]*\bsrc=)", body)  # scripts as files (CSP)
         assert 'style="' not in body
         for label in ("My households", "Visits due", "Campaign tasks"):
             assert label in body, (url, label)
