@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 MANAGE := $(BIN)/python manage.py
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test install lint format messages check-tree clean browser load backup-check
+.PHONY: run test install lint format messages check-tree clean bench browser load backup-check
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -64,6 +64,13 @@ backup-check: install
 
 check-tree: install
 	$(MANAGE) check_grid_tree
+
+# The product at county scale (bench/README.md): builds a synthetic county in a database of
+# its own (never yours), measures, writes bench/results.json. SCALE=small|medium|full.
+SCALE ?= small
+bench: install
+	$(MANAGE) migrate --noinput
+	$(MANAGE) bench --scale $(SCALE)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -89,3 +89,17 @@ def server_error(request: HttpRequest) -> HttpResponse:
     if isinstance(sys.exc_info()[1], DATABASE_ERRORS):
         return unavailable_response(request)
     return defaults.server_error(request)
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """``handler404``: a URL that matches no route under the API or Open311 answers in
+    their format (``{"detail": ...}``, the Open311 error list) like their other 404s, so
+    an integrator's client never has to parse an HTML page; elsewhere Django's page."""
+    message = _("Not found.")
+    if request.path.startswith("/open311/"):
+        from open311.formats import errors_for_path
+
+        return errors_for_path(request.path, 404, [message])
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": message}, status=404)
+    return defaults.page_not_found(request, exception)

@@ -70,6 +70,8 @@ MIDDLEWARE = [
     "governance.security.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    # before anything reads the body (CSRF parses the form): a huge upload costs a header
+    "governance.security.body_size.RequestBodySizeMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -128,6 +130,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     DATABASES["default"]["TEST"] = {"NAME": ":memory:"}
     Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # No JIT: the application's queries are short index walks whose cost estimates can
+    # cross jit_above_cost on a county, and compiling one took 114 ms for a 3 ms ticket
+    # list (bench/README.md). A DBA's report queries run outside and keep their setting.
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -215,6 +222,10 @@ if env_bool("USE_X_FORWARDED_PROTO", default=False):
 # it. Rate limits and the login lock-out name clients this way (governance/throttling.py).
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 
+# A request body larger than this is refused (413) before it is read
+# (governance/security/body_size.py); each upload field has its own, smaller limit.
+REQUEST_MAX_BYTES = env_int("REQUEST_MAX_MB", 64) * 1024 * 1024
+
 # Content-Security-Policy (django-csp, governance/security/csp.py): our own origin only, no
 # inline script anywhere, no framing. Inline styles are allowed under the admin and the
 # API's own pages only, whose third-party templates need them (explained in csp.py).
@@ -289,7 +300,7 @@ REST_FRAMEWORK = {
         "rest_framework.filters.SearchFilter",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "governance.api.schema.GovernanceAutoSchema",
     "EXCEPTION_HANDLER": "governance.api.exceptions.exception_handler",
     # 429 with Retry-After past the budget (governance/throttling.py): per user for tokens
     # and sessions, per address without credentials, and views with a throttle_scope.
@@ -401,6 +412,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "governance.idempotency.tasks.idempotency_purge_task",
         "schedule": 86400.0,
         "options": {"expires": 3600},
+    },
+    # The dashboard's rollups: pending changes folded into their rows (governance/dashboard).
+    "dashboard-rollups-compact": {
+        "task": "governance.dashboard.tasks.rollups_compact_task",
+        "schedule": 15.0,
+        "options": {"expires": 14},
     },
     "grid-tree-check": {
         "task": "grids.tasks.grid_tree_check_task",

@@ -27,4 +27,5 @@ urlpatterns = [
 
 admin.site.site_header = admin.site.site_title = _("Grid governance")
 admin.site.index_title = _("Administration")
+handler404 = "governance.middleware.page_not_found"
 handler500 = "governance.middleware.server_error"

@@ -79,6 +79,24 @@ def parse_boundary(geojson: Any) -> list[Polygon]:
     raise ValidationError(_("The boundary must be a GeoJSON Polygon or MultiPolygon."))
 
 
+def polygons_of(geojson: Any) -> list[Polygon]:
+    """The polygons of a boundary that was validated when it was stored (``locate`` reads
+    thousands a second): no checks, except that a malformed one is still refused with
+    ``parse_boundary``'s message rather than a crash."""
+    try:
+        coordinates = geojson["coordinates"]
+        if geojson["type"] == "Polygon":
+            coordinates = [coordinates]
+        elif geojson["type"] != "MultiPolygon":
+            raise ValueError(geojson["type"])
+        return [
+            [[(float(p[0]), float(p[1])) for p in ring] for ring in polygon]
+            for polygon in coordinates
+        ]
+    except (KeyError, TypeError, ValueError, IndexError):
+        return parse_boundary(geojson)
+
+
 def bounding_box(polygons: list[Polygon]) -> BoundingBox:
     lngs = [lng for polygon in polygons for lng, _lat in polygon[0]]
     lats = [lat for polygon in polygons for _lng, lat in polygon[0]]
@@ -92,7 +110,11 @@ def _in_ring(lat: float, lng: float, ring: Ring) -> bool:
         xi, yi = ring[i]
         xj, yj = ring[j]
         if (yi > lat) != (yj > lat):
-            x_cross = (xj - xi) * (lat - yi) / (yj - yi) + xi
+            # The edge taken south to north whichever ring it belongs to: two grids that
+            # share a slanted edge compute the same crossing, bit for bit, so a point on
+            # it lies in exactly one of them (never in both, never in neither).
+            (xa, ya), (xb, yb) = ((xi, yi), (xj, yj)) if yi < yj else ((xj, yj), (xi, yi))
+            x_cross = (xb - xa) * (lat - ya) / (yb - ya) + xa
             if lng < x_cross:
                 inside = not inside
         j = i

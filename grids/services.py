@@ -278,17 +278,19 @@ def grid_delete(*, actor, grid: Grid) -> None:
         with transaction.atomic():
             grid.delete()
     except (ProtectedError, RestrictedError) as exc:
-        kinds = (
-            sorted({str(obj._meta.verbose_name) for obj in exc.protected_objects})
-            if (isinstance(exc, ProtectedError))
-            else sorted({str(obj._meta.verbose_name) for obj in exc.restricted_objects})
-        )
         raise ValidationError(
             {
                 "id": _("This grid still has %(things)s; deactivate it instead.")
-                % {"things": "、".join(kinds)}
+                % {"things": _blocking_kinds(exc)}
             }
         ) from exc
+
+
+def _blocking_kinds(exc: ProtectedError | RestrictedError) -> str:
+    """The kinds of records (their verbose names) that a PROTECT or RESTRICT foreign key
+    kept from being deleted, for the message that says what is in the way."""
+    blocking = exc.protected_objects if isinstance(exc, ProtectedError) else exc.restricted_objects
+    return "、".join(sorted({str(obj._meta.verbose_name) for obj in blocking}))
 
 
 # --- assignments ------------------------------------------------------------------------
@@ -482,4 +484,13 @@ def party_organization_delete(*, actor, organization: PartyOrganization) -> None
     _require_change(actor, organization.grid)
     if not organization.is_leaf_node():
         raise ValidationError({"id": _("This organization has sub-organizations.")})
-    organization.delete()
+    try:
+        with transaction.atomic():
+            organization.delete()
+    except (ProtectedError, RestrictedError) as exc:  # its members, pairings, registrations
+        raise ValidationError(
+            {
+                "id": _("This organization still has %(things)s; it cannot be deleted.")
+                % {"things": _blocking_kinds(exc)}
+            }
+        ) from exc

@@ -20,7 +20,7 @@ from grids.models import Grid
 from grids.scoped_admin import ScopedAdminMixin
 from residents import permissions, services
 from residents.exporting import export_residents_xlsx
-from residents.importing import EXPORT_HEADERS
+from residents.importing import EXPORT_HEADERS, ImportFileError, check_upload
 from residents.models import (
     Campaign,
     CampaignTask,
@@ -135,6 +135,10 @@ class ImportForm(forms.Form):
             raise ValidationError(_("Upload an .xlsx or .csv file."))
         if upload.size > 20 * 1024 * 1024:
             raise ValidationError(_("The file is larger than 20 MB."))
+        try:
+            check_upload(upload)
+        except ImportFileError as exc:
+            raise ValidationError(str(exc)) from exc
         return upload
 
 

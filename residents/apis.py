@@ -156,7 +156,7 @@ class HouseholdSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    @extend_schema_field(OpenApiTypes.STR)
+    @extend_schema_field(serializers.CharField(allow_null=True))
     def get_duty_status(self, household: Household) -> str | None:
         return selectors.duty_status(household)
 

@@ -12,9 +12,11 @@ not once per row, and the writes are bulk inserts and updates that still record 
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime
 import io
+import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,7 +38,12 @@ from residents.models import (
     Relation,
     Resident,
 )
-from residents.personal_data import mask_id_number, parse_id_number, validate_phone
+from residents.personal_data import (
+    mask_id_number,
+    normalize_id_number,
+    parse_id_number,
+    validate_phone,
+)
 from residents.services import HOUSEHOLD_LEVELS, households_refresh_duties
 
 Progress = Callable[[int, int], None]
@@ -78,6 +85,10 @@ LIVING = {
     **{s: s for s in LivingStatus.values},
 }
 MAX_ROWS = 50_000
+# An .xlsx is a zip archive. 50,000 rows unpack to a few tens of MB; a "zip bomb" that
+# unpacks to gigabytes would exhaust the memory of the worker that reads it.
+MAX_UNPACKED_BYTES = 200 * 1024 * 1024
+CSV_SNIFF_BYTES = 64 * 1024
 COMPARED = ("name", "gender", "birth_date", "ethnicity", "phone", "relation", "living_status")
 
 
@@ -100,6 +111,69 @@ def _cell(value: Any) -> str:
     return str(value).strip()
 
 
+def check_upload(upload) -> None:
+    """Judge an uploaded spreadsheet by its content before it is stored, so that a file
+    that is not one (a PDF named .xlsx, a web page named .csv, a zip bomb) is refused on
+    the upload form rather than stored and failed later by the dry run. Cheap: the zip's
+    directory of an .xlsx, the first 64 KB of a .csv. Raises ``ImportFileError``."""
+    name = (upload.name or "").lower()
+    upload.seek(0)
+    try:
+        if name.endswith(".xlsx"):
+            _check_workbook(upload)
+        elif name.endswith(".csv"):
+            _check_csv_start(upload.read(CSV_SNIFF_BYTES))
+        else:
+            raise ImportFileError(_("Upload an .xlsx or .csv file."))
+    finally:
+        upload.seek(0)
+
+
+def _check_workbook(file) -> None:
+    try:
+        with zipfile.ZipFile(file) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError) as exc:
+        raise ImportFileError(_("The file is not a readable .xlsx workbook.")) from exc
+    if "xl/workbook.xml" not in {member.filename for member in members}:
+        raise ImportFileError(_("The file is not a readable .xlsx workbook."))
+    # zipfile stops at the declared sizes (and fails the CRC past them): these bound reading
+    if sum(member.file_size for member in members) > MAX_UNPACKED_BYTES:
+        raise ImportFileError(
+            _("The workbook unpacks to more than %(mb)d MB; split it into smaller files.")
+            % {"mb": MAX_UNPACKED_BYTES // (1024 * 1024)}
+        )
+
+
+def _check_csv_start(start: bytes) -> None:
+    """Text in one of the accepted encodings, no NUL byte (binary files have them), and a
+    first line that names the required columns."""
+    if b"\0" in start:
+        raise ImportFileError(_("The CSV file is neither UTF-8 nor GB18030 text."))
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:  # incremental: the 64 KB may end inside a character
+            text = codecs.getincrementaldecoder(encoding)().decode(start, final=False)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise ImportFileError(_("The CSV file is neither UTF-8 nor GB18030 text."))
+    header = next(csv.reader(io.StringIO(text.split("\n", 1)[0])), [])
+    _check_header(_header_keys(header))
+
+
+def _header_keys(header: list) -> list[str | None]:
+    lookup = {alias.lower(): key for key, aliases in COLUMNS.items() for alias in aliases}
+    return [lookup.get(_cell(h).lower()) for h in header]
+
+
+def _check_header(keys: list[str | None]) -> None:
+    if "name" not in keys or "grid_code" not in keys or "id_number" not in keys:
+        raise ImportFileError(
+            _("The first row must name the columns; 网格编码, 姓名 and 身份证号 are required.")
+        )
+
+
 def read_table(data: bytes, filename: str) -> list[dict[str, str]]:
     """Rows of an .xlsx or .csv file as dicts keyed by canonical column names."""
     name = filename.lower()
@@ -112,12 +186,8 @@ def read_table(data: bytes, filename: str) -> list[dict[str, str]]:
     if not table:
         raise ImportFileError(_("The file is empty."))
     header, *body = table
-    lookup = {alias.lower(): key for key, aliases in COLUMNS.items() for alias in aliases}
-    keys = [lookup.get(_cell(h).lower()) for h in header]
-    if "name" not in keys or "grid_code" not in keys or "id_number" not in keys:
-        raise ImportFileError(
-            _("The first row must name the columns; 网格编码, 姓名 and 身份证号 are required.")
-        )
+    keys = _header_keys(header)
+    _check_header(keys)
     if len(body) > MAX_ROWS:
         raise ImportFileError(_("At most %(n)d rows per file.") % {"n": MAX_ROWS})
     rows = []
@@ -145,6 +215,7 @@ def _read_csv(data: bytes) -> list[list[str]]:
 def _read_xlsx(data: bytes) -> list[list[Any]]:
     from openpyxl import load_workbook
 
+    _check_workbook(io.BytesIO(data))  # files stored before the upload form checked them
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a broken file
@@ -267,7 +338,7 @@ def plan_import(
     hashes = {}
     for r in rows:
         if r and r.get("id_number"):
-            hashes[pii.lookup_hash(r["id_number"].strip().upper())] = None
+            hashes[pii.lookup_hash(normalize_id_number(r["id_number"]))] = None
     existing = {}
     digests = list(hashes)
     for start in range(0, len(digests), 5000):  # stay under SQLite's parameter limit

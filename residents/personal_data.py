@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
@@ -16,9 +17,13 @@ from django.utils.translation import gettext as _
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARS = "10X98765432"
-_ID_SHAPE = re.compile(r"^\d{17}[\dX]$")
-_MOBILE = re.compile(r"^1[3-9]\d{9}$")
-_LANDLINE = re.compile(r"^0\d{2,3}-?[2-9]\d{6,7}(-\d{1,6})?$")
+# ASCII digits only: ``\d`` alone also matches full-width and other scripts' digits, which
+# would be stored as typed and escape the uniqueness of the number (a different hash).
+_ID_SHAPE = re.compile(r"^\d{17}[\dX]$", re.ASCII)
+_MOBILE = re.compile(r"^1[3-9]\d{9}$", re.ASCII)
+_LANDLINE = re.compile(r"^0\d{2,3}-?[2-9]\d{6,7}(-\d{1,6})?$", re.ASCII)
+# 010 and 020–029 are three-digit area codes, every other one has four digits (0xxx).
+_AREA_CODE = re.compile(r"^0(?:[12]\d|[3-9]\d{2})", re.ASCII)
 _SEPARATORS = re.compile(r"[\s()（）]")
 
 
@@ -34,8 +39,14 @@ def check_char(first17: str) -> str:
     return CHECK_CHARS[total % 11]
 
 
+def _half_width(raw: str) -> str:
+    """Full-width digits, letters and signs (what a Chinese input method types: ``１３８``,
+    ``Ｘ``, ``＋８６``) as their ASCII forms."""
+    return unicodedata.normalize("NFKC", raw or "")
+
+
 def normalize_id_number(raw: str) -> str:
-    return (raw or "").strip().replace(" ", "").upper()
+    return _half_width(raw).strip().replace(" ", "").upper()
 
 
 def parse_id_number(raw: str) -> IdCard:
@@ -58,7 +69,7 @@ def parse_id_number(raw: str) -> IdCard:
 def normalize_phone(raw: str) -> str:
     """Drop spaces, brackets and a +86/0086 prefix, so one number entered twice compares
     equal."""
-    phone = _SEPARATORS.sub("", raw or "")
+    phone = _SEPARATORS.sub("", _half_width(raw))
     for prefix in ("+86", "0086"):
         if phone.startswith(prefix):
             phone = phone[len(prefix) :].lstrip("-")
@@ -88,12 +99,15 @@ def mask_id_number(number: str) -> str:
 
 
 def mask_phone(phone: str) -> str:
-    """``138****5678`` for mobiles; a landline keeps its area code and last two digits."""
+    """``138****5678`` for mobiles; a landline keeps its area code and last two digits
+    (``0971-*****56``, ``010********78``), whether or not a dash follows the area code."""
     if not phone:
         return ""
     if _MOBILE.match(phone):
         return phone[:3] + "****" + phone[-4:]
-    area, _sep, rest = phone.partition("-")
-    if rest:
-        return f"{area}-{'*' * max(len(rest) - 2, 0)}{rest[-2:]}"
-    return phone[:4] + "*" * max(len(phone) - 6, 0) + phone[-2:]
+    found = _AREA_CODE.match(phone)
+    area = found.group() if found else ""
+    rest = phone[len(area) :]
+    dash = "-" if area and rest.startswith("-") else ""
+    rest = rest[len(dash) :]
+    return area + dash + "*" * max(len(rest) - 2, 0) + rest[-2:]

@@ -336,6 +336,14 @@ def resident_reveal(
 
 # --- visits ----------------------------------------------------------------------------------
 
+# How late a visit may be recorded, through the API as on the pages: a phone out of signal
+# sends it days later; a date years back is a typing error (1839 was accepted, and then
+# answered with the zone's pre-1901 offset, +08:05:43, that no client parses).
+VISIT_BACKDATE_LIMIT = datetime.timedelta(days=30)
+# A phone photo is a few MB; the API took any size (a 50 MB upload was stored) while the
+# pages refused more than this.
+VISIT_PHOTO_MAX_BYTES = 10 * 1024 * 1024
+
 
 def _store_visit(
     *,
@@ -351,6 +359,20 @@ def _store_visit(
     visited_at = visited_at or timezone.now()
     if visited_at > timezone.now() + datetime.timedelta(minutes=5):
         raise ValidationError({"visited_at": _("A visit cannot be in the future.")})
+    if visited_at < timezone.now() - VISIT_BACKDATE_LIMIT:
+        raise ValidationError(
+            {
+                "visited_at": _("A visit is recorded within %(days)s days of being made.")
+                % {"days": VISIT_BACKDATE_LIMIT.days}
+            }
+        )
+    if photo and photo.size > VISIT_PHOTO_MAX_BYTES:
+        raise ValidationError(
+            {
+                "photo": _("The photo is too large (at most %(mb)s MB).")
+                % {"mb": VISIT_PHOTO_MAX_BYTES // (1024 * 1024)}
+            }
+        )
     if follow_up_ticket is not None and follow_up_ticket.household_id not in (None, household.pk):
         raise ValidationError({"follow_up_ticket": _("This ticket concerns another household.")})
     visit = Visit(

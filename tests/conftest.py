@@ -116,6 +116,12 @@ class World:
 
 @pytest.fixture
 def world(db) -> World:
+    return make_world()
+
+
+def make_world() -> World:
+    """Two counties: C (townships T1 and T2, communities A and B, estates and a micro
+    grid, two departments) and C2 beside it, for what must not leak across."""
     C = make_grid(None, GridLevel.COUNTY, name="县C", box=(100.0, 30.0, 101.0, 31.0))
     T1 = make_grid(C, GridLevel.TOWNSHIP, name="镇T1", box=(100.0, 30.0, 100.5, 31.0))
     A = make_grid(T1, GridLevel.COMMUNITY, name="社区A", box=(100.0, 30.0, 100.5, 30.5))

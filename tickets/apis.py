@@ -22,12 +22,14 @@ from drf_spectacular.utils import (
     OpenApiResponse,
     extend_schema,
     extend_schema_field,
+    extend_schema_serializer,
 )
 from rest_framework import exceptions, mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from governance.api.pagination import CursorPagination
 from grids import scoping
 from grids.models import Grid, GridKind
 from residents.apis import VisibleHouseholdField
@@ -167,6 +169,8 @@ class TicketSerializer(serializers.ModelSerializer):
     duplicate_of_number = serializers.CharField(
         source="duplicate_of.number", read_only=True, allow_null=True, default=None
     )
+    # blank until the ticket is rated: declared so the schema's enum admits ""
+    rating = serializers.ChoiceField(choices=Rating.choices, allow_blank=True, read_only=True)
     rating_display = serializers.CharField(source="get_rating_display", read_only=True)
     is_overdue = serializers.SerializerMethodField()
     whistles = WhistleSerializer(many=True, read_only=True)
@@ -224,11 +228,7 @@ class TicketSerializer(serializers.ModelSerializer):
         """In full for those who call the reporter back; masked for everyone else."""
         phone = ticket.reporter_phone
         user = self._user
-        if not phone or (
-            rights.is_staff(user, ticket)
-            or rights.is_assignee(user, ticket)
-            or ticket.created_by_id == user.pk
-        ):
+        if not phone or rights.may_see_reporter_phone(user, ticket):
             return phone
         return mask_phone(phone)
 
@@ -475,6 +475,7 @@ class TicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     department. Transitions are POST actions named as in ``allowed_actions``."""
 
     serializer_class = TicketSerializer
+    pagination_class = CursorPagination
     filterset_class = TicketFilter
     search_fields = ["number", "title", "address"]
     ordering_fields = ["created_at", "respond_by", "resolve_by", "number"]
@@ -705,12 +706,19 @@ class TicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         return response
 
 
+@extend_schema_serializer(component_name="ClaimableTicket")
+class ClaimableTicketSerializer(TicketSerializer):
+    """A ticket as everywhere else. A component of its own in the schema only: the claim
+    board's pages are numbered while the tickets' list pages by cursor, and two lists of
+    one component would share one ``PaginatedTicketList`` (the second shape was lost)."""
+
+
 @extend_schema(tags=["tickets"])
 class ClaimBoardViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """党员接单: tickets on the claim board that the caller may claim, most urgent first.
     Claim one with ``POST /api/v1/tickets/{id}/claim/``."""
 
-    serializer_class = TicketSerializer
+    serializer_class = ClaimableTicketSerializer
     filterset_class = TicketFilter
     search_fields = ["number", "title", "address"]
 

@@ -62,6 +62,8 @@ class AgendaItemSerializer(serializers.ModelSerializer):
     )
     subject = serializers.CharField(read_only=True)
     proposer = TicketPersonSerializer(read_only=True, allow_null=True)
+    # blank until the meeting decides: declared so the schema's enum admits ""
+    decision = serializers.ChoiceField(choices=Decision.choices, allow_blank=True, read_only=True)
     decision_display = serializers.CharField(source="get_decision_display", read_only=True)
     decided_by = TicketPersonSerializer(read_only=True, allow_null=True)
     is_open = serializers.BooleanField(read_only=True)

@@ -21,9 +21,12 @@ DEFAULT_AUTO_CLOSE_AFTER = datetime.timedelta(days=7)
 
 
 def apply_policy(ticket: Ticket, now: datetime.datetime) -> None:
-    """Deadlines from the ticket's category, counted from ``now``."""
-    ticket.respond_by = now + ticket.category.respond_within
-    ticket.resolve_by = now + ticket.category.resolve_within
+    """Deadlines from the ticket's category, counted from ``now``. The durations are added
+    in UTC: added to a local time of a zone with daylight saving, Python's wall-clock
+    arithmetic would gain or lose the hour of the change."""
+    start = now.astimezone(datetime.UTC)
+    ticket.respond_by = start + ticket.category.respond_within
+    ticket.resolve_by = start + ticket.category.resolve_within
 
 
 def overdue_q(now: datetime.datetime | None = None) -> Q:

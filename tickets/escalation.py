@@ -231,9 +231,23 @@ def _climb(
         return None
 
 
+def _ladder(grid: Grid, ladders: dict[int, Ladder] | None) -> Ladder:
+    """The grid's ladder, shared through ``ladders`` by the tickets of one sweep (who
+    holds which rung does not change in its few seconds; two queries saved a ticket)."""
+    if ladders is None:
+        return Ladder(grid)
+    if grid.pk not in ladders:
+        ladders[grid.pk] = Ladder(grid)
+    return ladders[grid.pk]
+
+
 @transaction.atomic
 def ticket_escalate(
-    *, ticket: Ticket | int, deadline: str, now: datetime.datetime | None = None
+    *,
+    ticket: Ticket | int,
+    deadline: str,
+    now: datetime.datetime | None = None,
+    ladders: dict[int, Ladder] | None = None,
 ) -> list[Escalation]:
     """Climb every rung of ``deadline``'s ladder that has fallen due by ``now``, in order;
     returns the rungs climbed (none if the ticket moved on or they were climbed already).
@@ -258,7 +272,7 @@ def ticket_escalate(
     level_due = due if index == 0 else reached[LADDER[index - 1]]
     if level_due is None:
         return []
-    ladder = Ladder(ticket.grid)
+    ladder = _ladder(ticket.grid, ladders)
     climbed: list[Escalation] = []
     pulled_forward = False
     while index < len(LADDER) and (pulled_forward or level_due <= now):
@@ -356,8 +370,9 @@ def escalation_sweep(*, now: datetime.datetime | None = None, limit: int = BATCH
     """
     now = now or timezone.now()
     climbed = 0
+    ladders: dict[int, Ladder] = {}
     work = [
-        (ticket_escalate, {"ticket": pk, "deadline": deadline})
+        (ticket_escalate, {"ticket": pk, "deadline": deadline, "ladders": ladders})
         for deadline in (EscalationDeadline.RESPOND, EscalationDeadline.RESOLVE)
         for pk in tickets_to_escalate(deadline=deadline, now=now, limit=limit)
     ] + [(whistle_escalate, {"whistle": pk}) for pk in whistles_to_escalate(now=now, limit=limit)]
@@ -367,7 +382,8 @@ def escalation_sweep(*, now: datetime.datetime | None = None, limit: int = BATCH
         except SoftTimeLimitExceeded:
             raise
         except Exception:
-            logger.exception("escalation of %r failed; the next sweep retries it", arguments)
+            named = {key: value for key, value in arguments.items() if key != "ladders"}
+            logger.exception("escalation of %r failed; the next sweep retries it", named)
             continue
         climbed += len(result) if isinstance(result, list) else int(result is not None)
     if climbed:

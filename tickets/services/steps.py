@@ -12,7 +12,7 @@ import datetime
 from collections.abc import Iterable
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import F
+from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -122,12 +122,18 @@ def save_fields(ticket: Ticket, *fields: str) -> None:
 
 
 def next_number(now: datetime.datetime) -> str:
-    """``YYYYMMDD-NNNN`` by local day. The UPDATE locks the day's row until commit, so two
-    reports opened at once get consecutive numbers, never the same one."""
+    """``YYYYMMDD-NNNN`` by local day, in one statement: the upsert locks the day's row
+    until commit, so two reports opened at once get consecutive numbers, never the same
+    one (both databases support ``INSERT … ON CONFLICT … RETURNING``)."""
     day = timezone.localdate(now)
-    TicketSequence.objects.get_or_create(day=day)
-    TicketSequence.objects.filter(day=day).update(last=F("last") + 1)
-    last = TicketSequence.objects.values_list("last", flat=True).get(day=day)
+    table = connection.ops.quote_name(TicketSequence._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (day, last) VALUES (%s, 1) "
+            f"ON CONFLICT (day) DO UPDATE SET last = {table}.last + 1 RETURNING last",
+            [connection.ops.adapt_datefield_value(day)],
+        )
+        (last,) = cursor.fetchone()
     return f"{day:%Y%m%d}-{last:04d}"
 
 

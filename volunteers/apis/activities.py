@@ -6,7 +6,6 @@ from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -39,13 +38,15 @@ class ActivitySerializer(serializers.ModelSerializer):
     ``my_signup_status``) and, for its organisers only, the venue's check-in code."""
 
     grid_name = serializers.CharField(source="grid.name", read_only=True)
-    team_name = serializers.CharField(source="team.name", read_only=True, default=None)
+    team_name = serializers.CharField(
+        source="team.name", read_only=True, default=None, allow_null=True
+    )
     organiser = PersonSerializer(read_only=True)
     taken = serializers.IntegerField(read_only=True, default=0)
     places_left = serializers.SerializerMethodField()
     check_in_code = serializers.SerializerMethodField()
-    my_signup = serializers.IntegerField(read_only=True, default=None)
-    my_signup_status = serializers.CharField(read_only=True, default=None)
+    my_signup = serializers.IntegerField(read_only=True, default=None, allow_null=True)
+    my_signup_status = serializers.CharField(read_only=True, default=None, allow_null=True)
 
     class Meta:
         model = Activity
@@ -76,13 +77,13 @@ class ActivitySerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    @extend_schema_field(OpenApiTypes.INT)
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
     def get_places_left(self, activity: Activity) -> int | None:
         if activity.capacity is None:
             return None
         return max(activity.capacity - (getattr(activity, "taken", 0) or 0), 0)
 
-    @extend_schema_field(OpenApiTypes.STR)
+    @extend_schema_field(serializers.CharField(allow_null=True))
     def get_check_in_code(self, activity: Activity) -> str | None:
         user = self.context["request"].user
         return activity.check_in_code if permissions.can_organise(user, activity) else None

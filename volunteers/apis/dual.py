@@ -7,7 +7,7 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
@@ -199,6 +199,8 @@ class MemberRowSerializer(serializers.Serializer):
     participation = ParticipationSerializer()
 
 
+# One report per request: ``list`` is the route's name, not the shape of the answer.
+@extend_schema_serializer(many=False)
 class OrganizationReportSerializer(serializers.Serializer):
     organization = serializers.IntegerField(source="organization.pk")
     organization_name = serializers.CharField(source="organization.name")

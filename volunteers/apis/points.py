@@ -8,7 +8,12 @@ from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_serializer,
+)
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
@@ -64,7 +69,9 @@ class AccountSerializer(serializers.ModelSerializer):
 
 class EntrySerializer(serializers.ModelSerializer):
     reason_display = serializers.CharField(source="get_reason_display", read_only=True)
-    rule_name = serializers.CharField(source="rule.name", read_only=True, default=None)
+    rule_name = serializers.CharField(
+        source="rule.name", read_only=True, default=None, allow_null=True
+    )
     grid_name = serializers.CharField(source="grid.name", read_only=True)
     source_type = serializers.CharField(source="source_type.model", read_only=True)
     posted_by = PersonSerializer(read_only=True, allow_null=True)
@@ -319,6 +326,8 @@ class LeaderboardRowSerializer(serializers.Serializer):
     points = serializers.IntegerField()
 
 
+# One board per request: ``list`` is the route's name, not the shape of the answer.
+@extend_schema_serializer(many=False)
 class LeaderboardSerializer(serializers.Serializer):
     start = serializers.DateField()
     end = serializers.DateField()

@@ -103,7 +103,8 @@ class ItemSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    @extend_schema_field(OpenApiTypes.URI)
+    # a path on this site (null without a photo), not an absolute URI
+    @extend_schema_field({"type": "string", "format": "uri-reference", "nullable": True})
     def get_photo_url(self, item: ShopItem) -> str | None:
         if not item.photo:
             return None

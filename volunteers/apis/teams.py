@@ -140,7 +140,9 @@ class TeamKindViewSet(viewsets.ReadOnlyModelViewSet):
 class TeamSerializer(serializers.ModelSerializer):
     grid_name = serializers.CharField(source="grid.name", read_only=True)
     kind_name = serializers.CharField(source="kind.name", read_only=True)
-    leader_name = serializers.CharField(source="leader.name", read_only=True, default=None)
+    leader_name = serializers.CharField(
+        source="leader.name", read_only=True, default=None, allow_null=True
+    )
     member_count = serializers.IntegerField(read_only=True, default=0)
 
     class Meta:
