@@ -22,12 +22,12 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from governance.errors import Conflict
+from governance.throttling import client_ip
 from grids import scoping
 from grids.models import Grid, GridKind
 from grids.scoped_admin import ScopedAdminMixin
 from hotline import selectors, services
 from hotline.columns import COLUMNS, EXPORT_HEADERS
-from hotline.exporting import export_file
 from hotline.files import EXTENSIONS, MAX_BYTES
 from hotline.models import HotlineOrder, OrderStatus
 from residents.models import ImportStatus
@@ -401,8 +401,13 @@ class HotlineOrderAdmin(ScopedAdminMixin, admin.ModelAdmin):
                 date_to=asked["date_to"],
                 changed_since=asked["changed_since"],
             )
-            content, content_type, filename = export_file(
-                orders, file_format=asked["file_format"], encoding=asked["encoding"] or "utf-8"
+            content, content_type, filename = services.orders_export(
+                user=request.user,
+                orders=orders,
+                file_format=asked["file_format"],
+                encoding=asked["encoding"] or "utf-8",
+                ip_address=client_ip(request) or None,
+                path=request.path,
             )
             response = HttpResponse(content, content_type=content_type)
             response["Content-Disposition"] = f'attachment; filename="{filename}"'

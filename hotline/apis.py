@@ -26,11 +26,12 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from governance.throttling import client_ip
 from grids import scoping
 from grids.models import Grid
 from hotline import selectors, services
 from hotline.columns import read_values
-from hotline.exporting import ENCODINGS, FORMATS, export_file
+from hotline.exporting import ENCODINGS, FORMATS
 from hotline.models import HotlineImport, HotlineOrder, OrderStatus
 from tickets.apis import ActiveCategoryField, mask_phone
 
@@ -364,8 +365,13 @@ class HotlineOrderViewSet(
             date_to=asked["date_to"],
             changed_since=asked["changed_since"],
         )
-        content, content_type, filename = export_file(
-            orders, file_format=asked["as"], encoding=asked["encoding"]
+        content, content_type, filename = services.orders_export(
+            user=request.user,
+            orders=orders,
+            file_format=asked["as"],
+            encoding=asked["encoding"],
+            ip_address=client_ip(request) or None,
+            path=request.path,
         )
         response = HttpResponse(content, content_type=content_type)
         response["Content-Disposition"] = f'attachment; filename="{filename}"'

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from governance.errors import Conflict
+from governance.throttling import client_ip
 from grids import scoping
 from grids.admin import ReadOnlyHistoryAdmin
 from grids.models import Grid
@@ -258,7 +259,7 @@ class HouseholdAdmin(ScopedAdminMixin, ReadOnlyHistoryAdmin):
         content = export_residents_xlsx(
             user=request.user,
             residents=residents,
-            ip_address=request.META.get("REMOTE_ADDR"),
+            ip_address=client_ip(request) or None,
             path=request.path,
         )
         filename = f"residents-{timezone.localdate():%Y%m%d}.xlsx"

@@ -16,6 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from governance.api.mixins import ServiceWriteMixin
+from governance.throttling import client_ip
 from grids.apis import VisibleGridField
 from grids.models import Grid
 from residents import selectors, services
@@ -34,7 +35,9 @@ from residents.models import (
 
 
 def _client_ip(request: Request) -> str | None:
-    return request.META.get("REMOTE_ADDR")
+    """The address the access log records: the client's, behind trusted proxies too (the
+    same rule as the rate limits)."""
+    return client_ip(request) or None
 
 
 @extend_schema_field(OpenApiTypes.INT)

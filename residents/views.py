@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from governance.errors import Conflict
+from governance.throttling import client_ip
 from residents import permissions, selectors, services
 from residents.forms import CampaignTaskForm, HouseholdSearchForm, VisitForm
 from residents.models import (
@@ -44,7 +45,9 @@ def _page(request: HttpRequest, rows) -> Page:
 
 
 def _client_ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR")
+    """The address the access log records: the client's, behind trusted proxies too (the
+    same rule as the rate limits)."""
+    return client_ip(request) or None
 
 
 def _add_service_errors(form: Form, exc: ValidationError) -> None:

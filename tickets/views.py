@@ -75,6 +75,7 @@ PAGE_ACTIONS: tuple[str, ...] = (
     "deliberate",
     "duplicate",
     "reject",
+    "return",
     "reopen",
 )
 WHISTLE_ACTIONS: tuple[str, ...] = ("report-in", "reply")
@@ -94,6 +95,7 @@ PUBLIC_EVENTS = frozenset(
         EventKind.RATED,
         EventKind.REOPENED,
         EventKind.REJECTED,
+        EventKind.RETURNED,
         EventKind.MARKED_DUPLICATE,
         EventKind.CLOSED,
     }
@@ -339,7 +341,7 @@ def _action_form(action: str, ticket: Ticket, *, data=None, files=None) -> forms
         return WhistleForm(
             data, auto_id=auto_id, departments=selectors.ticket_departments(ticket=ticket)
         )
-    if action == "reject":
+    if action in ("reject", "return"):  # both need the reason the reporter is told
         return RejectForm(data, auto_id=auto_id)
     if action == "duplicate":
         return DuplicateForm(data, auto_id=auto_id)
@@ -465,6 +467,8 @@ def _perform(request: HttpRequest, action: str, ticket: Ticket, data: dict) -> N
         )
     elif action == "reject":
         services.ticket_reject(actor=actor, ticket=ticket, reason=data["reason"])
+    elif action == "return":
+        services.ticket_return(actor=actor, ticket=ticket, reason=data["reason"])
     elif action == "duplicate":
         original = _original(request, data["original"])
         services.ticket_mark_duplicate(actor=actor, ticket=ticket, original=original, note=note)

@@ -14,6 +14,7 @@ from hotline.columns import EXPORT_HEADERS
 from hotline.files import read_table
 from hotline.importing import apply_import
 from hotline.models import HotlineImport, HotlineOrder, OrderStatus
+from residents.models import PersonalDataAccess
 from tests.hotline.conftest import as_csv, as_xlsx, order
 from tickets.models import Ticket, TicketStatus
 
@@ -135,6 +136,7 @@ def test_admin_export(client, world, staff, listed):
     rows = list(csv.reader(io.StringIO(response.content.decode("gb18030"))))
     assert rows[0] == EXPORT_HEADERS
     assert sorted(r[0] for r in rows[1:]) == ["H-1", "H-2", "H-3"]
+    assert PersonalDataAccess.objects.filter(user=staff, fields="phone (12345 export)").count() == 1
     bad = client.post(
         f"{BASE}export/", {"file_format": "csv", "date_from": "2026-11-20", "date_to": "2026-11-01"}
     )

@@ -16,6 +16,7 @@ from hotline.columns import EXPORT_HEADERS
 from hotline.files import read_table
 from hotline.importing import apply_import
 from hotline.models import HotlineOrder
+from residents.models import PersonalDataAccess
 from tests.grids.factories import superuser
 from tests.hotline.conftest import as_csv, order
 from tickets import services as ticket_services
@@ -161,5 +162,16 @@ def test_export_costs_a_fixed_number_of_queries(
     world, staff, worked, api_client_for, django_assert_max_num_queries
 ):
     client = api_client_for(staff)
-    with django_assert_max_num_queries(4):
+    with django_assert_max_num_queries(5):  # with the access log's line
         assert client.get(EXPORT, {"as": "csv"}).status_code == 200
+
+
+def test_each_export_is_in_the_personal_data_access_log(world, staff, worked, api_client_for):
+    client = api_client_for(staff)
+    client.get(EXPORT, {"as": "csv"}, REMOTE_ADDR="10.9.8.7")
+    client.get(EXPORT, {"date_from": "2026-11-20", "date_to": "2026-11-19"})  # refused: no line
+
+    (line,) = PersonalDataAccess.objects.all()
+    assert (line.user, line.fields, line.ip_address) == (staff, "phone (12345 export)", "10.9.8.7")
+    assert line.path == EXPORT
+    assert line.resident is None

@@ -16,6 +16,7 @@ from hotline import services
 from hotline.columns import read_values
 from hotline.models import HotlineOrder, OrderStatus
 from tests.grids.factories import superuser
+from tests.tickets.factories import open_ticket
 from tickets import services as ticket_services
 from tickets.deadlines import is_overdue, overdue_q
 from tickets.escalation import escalation_sweep
@@ -153,3 +154,32 @@ def test_a_returned_ticket_is_finished_not_overdue(world, staff, categories):
     today = timezone.localdate()
     figures = ticket_figures(world.A, Period(today, today), later)
     assert (figures["open_now"], figures["overdue_now"]) == (1, 1)
+
+
+def test_return_from_the_ticket_page(client, world, staff, placed):
+    ticket = placed.ticket
+    client.force_login(staff)
+    page = client.get(f"/tickets/{ticket.pk}/")
+    assert f"/tickets/{ticket.pk}/do/return/" in page.content.decode()
+
+    empty = client.post(f"/tickets/{ticket.pk}/do/return/", {"reason": " "})
+    assert empty.status_code == 400
+    assert not ticket.events.filter(kind="returned").exists()
+
+    response = client.post(f"/tickets/{ticket.pk}/do/return/", {"reason": REASON})
+    assert response.status_code == 302
+    ticket.refresh_from_db()
+    assert ticket.status == TicketStatus.RETURNED
+    assert ticket.events.get(kind="returned").note == REASON
+    placed.refresh_from_db()
+    assert placed.status == OrderStatus.RETURNED
+
+
+def test_the_ticket_page_offers_no_return_for_other_channels(client, world, staff, categories):
+    ticket = open_ticket(category=categories["lighting"], grid=world.A1, reporter=staff)
+    client.force_login(staff)
+    assert "/do/return/" not in client.get(f"/tickets/{ticket.pk}/").content.decode()
+    refused = client.post(f"/tickets/{ticket.pk}/do/return/", {"reason": REASON})
+    assert refused.status_code in (403, 409)
+    ticket.refresh_from_db()
+    assert ticket.status != TicketStatus.RETURNED

@@ -77,6 +77,18 @@ def test_reveal_per_role_and_the_access_log(
     assert log[0].path == f"/api/v1/residents/{wang.pk}/reveal/"
 
 
+def test_the_access_log_names_the_client_behind_a_trusted_proxy(homes, bob_api, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    wang = homes["wang"]
+    response = bob_api.post(
+        f"/api/v1/residents/{wang.pk}/reveal/",
+        REMOTE_ADDR="10.0.0.1",  # the proxy
+        HTTP_X_FORWARDED_FOR="203.0.113.7",
+    )
+    assert response.status_code == 200
+    assert PersonalDataAccess.objects.get().ip_address == "203.0.113.7"
+
+
 def test_id_numbers_are_not_in_the_database_in_clear(homes):
     number = homes["wang"].reveal_id_number()
     with connection.cursor() as cursor:
