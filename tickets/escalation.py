@@ -59,10 +59,11 @@ from tickets.models import (
     EscalationLevel,
     EventKind,
     Ticket,
+    TicketEvent,
     Whistle,
     WhistleStatus,
 )
-from tickets.services.steps import lock_ticket, record_event
+from tickets.services.steps import lock_ticket, record_event, record_events
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +71,7 @@ logger = logging.getLogger(__name__)
 ESCALATED = EventKind.ESCALATED
 LADDER: tuple[str, ...] = tuple(EscalationLevel.values)  # bottom to top
 BATCH = 500
+CHUNK = 100  # tickets locked and climbed in one transaction by the sweep
 
 # Who stands on each rung above the first, and at which administrative level.
 _RUNG_ROLES: dict[str, tuple[str, frozenset[str]]] = {
@@ -194,16 +196,7 @@ def _climb(
 ) -> Escalation | None:
     """Write one rung: the timeline event and the ledger row, in a savepoint. ``None``
     when the rung was climbed by someone else in the meantime (unique constraint)."""
-    data = {
-        "deadline": deadline,
-        "missed": due.isoformat(),
-        "level": rung.level,
-        "level_number": LADDER.index(rung.level) + 1,
-        "level_due": level_due.isoformat(),
-        "level_grid": rung.grid.pk if rung.grid else None,
-        "recipients": list(rung.people),
-        "vacant": not rung.people,
-    }
+    data = Climb(ticket, deadline, due, rung, level_due, next_at).event_data()
     if whistle is not None:
         data.update({"whistle": whistle.pk, "department": whistle.department_id})
     try:
@@ -241,6 +234,62 @@ def _ladder(grid: Grid, ladders: dict[int, Ladder] | None) -> Ladder:
     return ladders[grid.pk]
 
 
+@dataclass(frozen=True)
+class Climb:
+    """One rung to climb: what ``_climb`` writes."""
+
+    ticket: Ticket
+    deadline: str
+    due: datetime.datetime
+    rung: Rung
+    level_due: datetime.datetime
+    next_at: datetime.datetime | None
+
+    def event_data(self) -> dict:
+        return {
+            "deadline": self.deadline,
+            "missed": self.due.isoformat(),
+            "level": self.rung.level,
+            "level_number": LADDER.index(self.rung.level) + 1,
+            "level_due": self.level_due.isoformat(),
+            "level_grid": self.rung.grid.pk if self.rung.grid else None,
+            "recipients": list(self.rung.people),
+            "vacant": not self.rung.people,
+        }
+
+
+def _plan(
+    ticket: Ticket,
+    deadline: str,
+    *,
+    reached: dict[str, datetime.datetime | None],
+    ladder: Ladder,
+    now: datetime.datetime,
+) -> list[Climb]:
+    """The rungs of ``deadline``'s ladder that have fallen due by ``now`` and are not in
+    ``reached`` (level → its ``next_at``), bottom first."""
+    due = _missed(ticket, deadline, now)
+    if due is None:
+        return []
+    index = max((LADDER.index(level) + 1 for level in reached), default=0)
+    if index >= len(LADDER):
+        return []
+    level_due = due if index == 0 else reached[LADDER[index - 1]]
+    if level_due is None:
+        return []
+    window = _window(ticket, deadline)
+    climbs: list[Climb] = []
+    pulled_forward = False
+    while index < len(LADDER) and (pulled_forward or level_due <= now):
+        rung = ladder.rung(LADDER[index])
+        next_at = due + window * (index + 1) if index + 1 < len(LADDER) else None
+        climbs.append(Climb(ticket, deadline, due, rung, level_due, next_at))
+        pulled_forward = not rung.people  # nobody was told: the next rung at once
+        level_due = next_at or level_due
+        index += 1
+    return climbs
+
+
 @transaction.atomic
 def ticket_escalate(
     *,
@@ -260,40 +309,96 @@ def ticket_escalate(
     due = _missed(ticket, deadline, now)
     if due is None:
         return []
-    window = _window(ticket, deadline)
     reached = dict(
         Escalation.objects.filter(
             ticket=ticket, whistle__isnull=True, deadline=deadline, due_at=due
         ).values_list("level", "next_at")
     )
-    index = max((LADDER.index(level) + 1 for level in reached), default=0)
-    if index >= len(LADDER):
-        return []
-    level_due = due if index == 0 else reached[LADDER[index - 1]]
-    if level_due is None:
-        return []
-    ladder = _ladder(ticket.grid, ladders)
     climbed: list[Escalation] = []
-    pulled_forward = False
-    while index < len(LADDER) and (pulled_forward or level_due <= now):
-        rung = ladder.rung(LADDER[index])
-        next_at = due + window * (index + 1) if index + 1 < len(LADDER) else None
+    plan = _plan(ticket, deadline, reached=reached, ladder=_ladder(ticket.grid, ladders), now=now)
+    for step in plan:
         escalation = _climb(
             ticket,
             deadline=deadline,
-            due=due,
-            rung=rung,
-            level_due=level_due,
-            next_at=next_at,
+            due=step.due,
+            rung=step.rung,
+            level_due=step.level_due,
+            next_at=step.next_at,
             now=now,
         )
         if escalation is None:
             break
         climbed.append(escalation)
-        pulled_forward = not rung.people  # nobody was told: the next rung at once
-        level_due = next_at or level_due
-        index += 1
     return climbed
+
+
+def tickets_escalate(
+    *,
+    tickets: list[int],
+    deadline: str,
+    now: datetime.datetime | None = None,
+    ladders: dict[int, Ladder] | None = None,
+) -> int:
+    """``ticket_escalate`` for many tickets in one transaction: their rows locked in one
+    statement (in id order, so two sweeps never deadlock), the rungs already reached read in
+    one, every event appended in one insert and every ledger row in another. Returns how
+    many rungs were climbed.
+
+    The ledger's unique constraint still stands behind it: a writer that bypassed the
+    lock and climbed one of these rungs meanwhile makes the whole batch fail, and the
+    sweep then takes its tickets one by one (``ticket_escalate``, a savepoint a rung).
+    """
+    now = now or timezone.now()
+    ladders = {} if ladders is None else ladders
+    with transaction.atomic():
+        locked = list(
+            Ticket.objects.select_for_update(of=("self",))
+            .select_related("grid", "category")
+            .filter(pk__in=tickets)
+            .order_by("pk")
+        )
+        reached: dict[tuple[int, datetime.datetime], dict] = {}
+        for ticket_id, due_at, level, next_at in Escalation.objects.filter(
+            ticket__in=[t.pk for t in locked], whistle__isnull=True, deadline=deadline
+        ).values_list("ticket_id", "due_at", "level", "next_at"):
+            reached.setdefault((ticket_id, due_at), {})[level] = next_at
+        plan: list[Climb] = []
+        for ticket in locked:
+            due = _missed(ticket, deadline, now)
+            if due is None:
+                continue
+            plan += _plan(
+                ticket,
+                deadline,
+                reached=reached.get((ticket.pk, due), {}),
+                ladder=_ladder(ticket.grid, ladders),
+                now=now,
+            )
+        events = record_events(
+            [
+                TicketEvent(
+                    ticket=step.ticket,
+                    kind=ESCALATED,
+                    from_status=step.ticket.status,
+                    data=step.event_data(),
+                    created_at=now,
+                )
+                for step in plan
+            ]
+        )
+        Escalation.objects.bulk_create(
+            Escalation(
+                ticket=step.ticket,
+                deadline=step.deadline,
+                due_at=step.due,
+                level=step.rung.level,
+                event=event,
+                next_at=step.next_at,
+                created_at=now,
+            )
+            for step, event in zip(plan, events, strict=True)
+        )
+    return len(plan)
 
 
 @transaction.atomic
@@ -364,28 +469,50 @@ def whistles_to_escalate(*, now: datetime.datetime, limit: int = BATCH) -> list[
 def escalation_sweep(*, now: datetime.datetime | None = None, limit: int = BATCH) -> int:
     """Climb every rung that has fallen due; returns how many were climbed.
 
-    Each ticket is its own transaction, so a long sweep commits as it goes and a sweep cut
-    short (time limit, worker lost) leaves the rest to the next one. A ticket that fails
-    for an unexpected reason is logged and skipped, so it cannot hold up the others.
+    Tickets are taken ``CHUNK`` at a time, each chunk in its own transaction
+    (``tickets_escalate``), so a long sweep commits as it goes and a sweep cut short (time
+    limit, worker lost) leaves the rest to the next one. A chunk that fails is taken again
+    one ticket at a time, and a ticket that fails for an unexpected reason is logged and
+    skipped, so it cannot hold up the others.
     """
     now = now or timezone.now()
-    climbed = 0
     ladders: dict[int, Ladder] = {}
-    work = [
-        (ticket_escalate, {"ticket": pk, "deadline": deadline, "ladders": ladders})
-        for deadline in (EscalationDeadline.RESPOND, EscalationDeadline.RESOLVE)
-        for pk in tickets_to_escalate(deadline=deadline, now=now, limit=limit)
-    ] + [(whistle_escalate, {"whistle": pk}) for pk in whistles_to_escalate(now=now, limit=limit)]
-    for step, arguments in work:
-        try:
-            result = step(now=now, **arguments)
-        except SoftTimeLimitExceeded:
-            raise
-        except Exception:
-            named = {key: value for key, value in arguments.items() if key != "ladders"}
-            logger.exception("escalation of %r failed; the next sweep retries it", named)
-            continue
-        climbed += len(result) if isinstance(result, list) else int(result is not None)
+    climbed = 0
+    for deadline in (EscalationDeadline.RESPOND, EscalationDeadline.RESOLVE):
+        due = tickets_to_escalate(deadline=deadline, now=now, limit=limit)
+        for start in range(0, len(due), CHUNK):
+            chunk = due[start : start + CHUNK]
+            climbed += _sweep_chunk(chunk, deadline=deadline, now=now, ladders=ladders)
+    for pk in whistles_to_escalate(now=now, limit=limit):
+        climbed += _guarded(whistle_escalate, {"whistle": pk}, now=now)
     if climbed:
         logger.info("escalated %d overdue deadlines", climbed)
     return climbed
+
+
+def _sweep_chunk(
+    chunk: list[int], *, deadline: str, now: datetime.datetime, ladders: dict[int, Ladder]
+) -> int:
+    try:
+        return tickets_escalate(tickets=chunk, deadline=deadline, now=now, ladders=ladders)
+    except SoftTimeLimitExceeded:
+        raise
+    except Exception:
+        logger.warning("escalating %d tickets together failed; one by one", len(chunk))
+    return sum(
+        _guarded(ticket_escalate, {"ticket": pk, "deadline": deadline, "ladders": ladders}, now=now)
+        for pk in chunk
+    )
+
+
+def _guarded(step, arguments: dict, *, now: datetime.datetime) -> int:
+    """Run one escalation; a failure is logged (the next sweep retries) and counts 0."""
+    try:
+        result = step(now=now, **arguments)
+    except SoftTimeLimitExceeded:
+        raise
+    except Exception:
+        named = {key: value for key, value in arguments.items() if key != "ladders"}
+        logger.exception("escalation of %r failed; the next sweep retries it", named)
+        return 0
+    return len(result) if isinstance(result, list) else int(result is not None)

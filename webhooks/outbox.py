@@ -76,18 +76,23 @@ def retry_delay(failed_attempts: int) -> datetime.timedelta | None:
 # --- 1. writing the outbox (inside the ticket's transaction) -----------------------------------
 
 
+def _subscriptions_above(grid) -> list[Subscription]:
+    """Active subscriptions of active owners whose subtree holds ``grid`` (the grid or any
+    grid above it), of every type. One query."""
+    return list(
+        Subscription.objects.filter(
+            is_active=True,
+            owner__is_active=True,
+            grid__tree_id=grid.tree_id,
+            grid__lft__lte=grid.lft,
+            grid__rght__gte=grid.rght,
+        ).order_by("pk")
+    )
+
+
 def matching_subscriptions(event: TicketEvent, event_type: str) -> list[Subscription]:
-    """Active subscriptions of active owners whose subtree holds the ticket's grid (its
-    grid or any grid above it) and that want this type. One query."""
-    grid = event.ticket.grid
-    candidates = Subscription.objects.filter(
-        is_active=True,
-        owner__is_active=True,
-        grid__tree_id=grid.tree_id,
-        grid__lft__lte=grid.lft,
-        grid__rght__gte=grid.rght,
-    ).order_by("pk")
-    return [s for s in candidates if event_type in s.event_types]
+    """The subscriptions above the ticket's grid that want this type. One query."""
+    return [s for s in _subscriptions_above(event.ticket.grid) if event_type in s.event_types]
 
 
 def deliveries_create(*, event: TicketEvent) -> list[Delivery]:
@@ -96,15 +101,46 @@ def deliveries_create(*, event: TicketEvent) -> list[Delivery]:
     Runs in the caller's transaction; the writes in a savepoint, taken only when some
     subscription wants the event. A fault here is logged and loses this event's webhooks,
     but never undoes the ticket's change, which matters more."""
-    from webhooks.tasks import deliver_task  # the tasks module imports this one
-
     event_type = EVENT_TYPE_OF_KIND.get(event.kind)
     if event_type is None:
         return []
     try:
         subscriptions = matching_subscriptions(event, event_type)
-        if not subscriptions:
-            return []
+    except Exception:
+        logger.exception("could not write the webhooks of ticket event %s", event.pk)
+        return []
+    return _write_deliveries(event, event_type, subscriptions)
+
+
+def deliveries_create_many(*, events: list[TicketEvent]) -> list[Delivery]:
+    """``deliveries_create`` for events appended together (the escalation sweep's): the
+    subscriptions are read once per grid, not once per event."""
+    above: dict[int, list[Subscription]] = {}
+    written: list[Delivery] = []
+    for event in events:
+        event_type = EVENT_TYPE_OF_KIND.get(event.kind)
+        if event_type is None:
+            continue
+        grid = event.ticket.grid
+        try:
+            if grid.pk not in above:
+                above[grid.pk] = _subscriptions_above(grid)
+        except Exception:
+            logger.exception("could not write the webhooks of ticket event %s", event.pk)
+            continue
+        wanting = [s for s in above[grid.pk] if event_type in s.event_types]
+        written += _write_deliveries(event, event_type, wanting)
+    return written
+
+
+def _write_deliveries(
+    event: TicketEvent, event_type: str, subscriptions: list[Subscription]
+) -> list[Delivery]:
+    from webhooks.tasks import deliver_task  # the tasks module imports this one
+
+    if not subscriptions:
+        return []
+    try:
         with transaction.atomic():
             webhook_event = WebhookEvent(
                 ticket_event=event, type=event_type, grid=event.ticket.grid

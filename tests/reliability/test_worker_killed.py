@@ -81,10 +81,16 @@ def escalated(ticket: Ticket) -> list[str]:
 def test_an_escalation_sweep_whose_worker_died_runs_again_on_the_next_worker(
     world, people, hazard, throwaway_redis, test_database_url, lock_holder
 ):
-    # given two overdue tickets; the second is locked by another session, so a sweep
-    # climbs the first, commits it, then waits on the second
+    # given two overdue tickets: the first has missed its response deadline, the second
+    # (answered) its resolution deadline, and is locked by another session. The sweep
+    # takes the response ladder first: it climbs the first ticket, commits, then waits on
+    # the second for the resolution ladder
     first = overdue_ticket(world, hazard, people["frank"], by=10 * MINUTE)
     second = overdue_ticket(world, hazard, people["frank"], by=5 * MINUTE)
+    now = timezone.now()
+    Ticket.objects.filter(pk=second.pk).update(
+        responded_at=now - 20 * MINUTE, respond_by=now - 10 * MINUTE, resolve_by=now - MINUTE
+    )
     lock_holder.lock_rows("tickets_ticket", second.pk)
     broker = throwaway_redis.url()
     worker = CeleryWorker(broker_url=broker, database_url=test_database_url, visibility_timeout=3)

@@ -34,7 +34,7 @@ from tickets.models import (
     Whistle,
     WhistleStatus,
 )
-from tickets.signals import event_recorded
+from tickets.signals import event_recorded, events_recorded
 
 # Names of the transitions in messages ("… does not allow this action: claim").
 ACTION_NAMES = {
@@ -115,6 +115,25 @@ def record_event(
     enqueue_on_commit(notify_event_task, event.pk)
     event_recorded.send(sender=TicketEvent, event=event)
     return event
+
+
+def record_events(events: list[TicketEvent]) -> list[TicketEvent]:
+    """``record_event`` for many events at once (the escalation sweep's thousands): one
+    insert, then each event's notification job after the commit, and the other apps hear
+    of them together through ``tickets.signals.events_recorded``."""
+    from tickets.tasks import notify_event_task
+
+    if not events:
+        return []
+    for event in events:
+        event.to_status = event.ticket.status
+        event.actor = actor_or_system(event.actor)
+        event.note = (event.note or "").strip()
+    created = TicketEvent.objects.bulk_create(events)
+    for event in created:
+        enqueue_on_commit(notify_event_task, event.pk)
+    events_recorded.send(sender=TicketEvent, events=created)
+    return created
 
 
 def save_fields(ticket: Ticket, *fields: str) -> None:
