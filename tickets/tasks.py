@@ -73,6 +73,33 @@ def notify_event_task(event_id: int) -> int:
     return notifications.notify_event(event_id=event_id)
 
 
+@shared_task(
+    acks_late=True,
+    reject_on_worker_lost=True,
+    time_limit=600,
+    soft_time_limit=540,
+    autoretry_for=(SMTPException, OSError),
+    retry_backoff=30,
+    retry_backoff_max=600,
+    retry_jitter=True,
+    max_retries=5,
+)
+def notify_events_task(event_ids: list[int]) -> int:
+    """``notify_event_task`` for events appended together (``record_events``: the
+    escalation sweep's), one job instead of one each. Every event is notified before a mail
+    failure is raised for the retry, which notifies none twice."""
+    failure: Exception | None = None
+    sent = 0
+    for event_id in event_ids:
+        try:
+            sent += notifications.notify_event(event_id=event_id)
+        except (SMTPException, OSError) as exc:
+            failure = failure or exc
+    if failure is not None:
+        raise failure
+    return sent
+
+
 @shared_task(acks_late=True, reject_on_worker_lost=True, time_limit=300, soft_time_limit=240)
 def notifications_catch_up_task() -> int:
     """Every two minutes: notify the events whose own task was lost (the outbox)."""

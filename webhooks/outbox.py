@@ -114,21 +114,35 @@ def deliveries_create(*, event: TicketEvent) -> list[Delivery]:
 
 def deliveries_create_many(*, events: list[TicketEvent]) -> list[Delivery]:
     """``deliveries_create`` for events appended together (the escalation sweep's): the
-    subscriptions are read once per grid, not once per event."""
-    above: dict[int, list[Subscription]] = {}
+    active subscriptions of the events' trees are read in one query and matched to each
+    event's grid here, instead of a query per event."""
+    typed = [(event, EVENT_TYPE_OF_KIND.get(event.kind)) for event in events]
+    typed = [(event, event_type) for event, event_type in typed if event_type is not None]
+    if not typed:
+        return []
+    try:
+        trees = {event.ticket.grid.tree_id for event, _type in typed}
+        active = list(
+            Subscription.objects.filter(
+                is_active=True, owner__is_active=True, grid__tree_id__in=trees
+            )
+            .select_related("grid")
+            .order_by("pk")
+        )
+    except Exception:
+        logger.exception("could not write the webhooks of %d ticket events", len(typed))
+        return []
     written: list[Delivery] = []
-    for event in events:
-        event_type = EVENT_TYPE_OF_KIND.get(event.kind)
-        if event_type is None:
-            continue
+    for event, event_type in typed:
         grid = event.ticket.grid
-        try:
-            if grid.pk not in above:
-                above[grid.pk] = _subscriptions_above(grid)
-        except Exception:
-            logger.exception("could not write the webhooks of ticket event %s", event.pk)
-            continue
-        wanting = [s for s in above[grid.pk] if event_type in s.event_types]
+        wanting = [
+            s
+            for s in active
+            if s.grid.tree_id == grid.tree_id
+            and s.grid.lft <= grid.lft
+            and s.grid.rght >= grid.rght
+            and event_type in s.event_types
+        ]
         written += _write_deliveries(event, event_type, wanting)
     return written
 

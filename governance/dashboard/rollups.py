@@ -370,16 +370,15 @@ def read(grid: Grid, window: Window, summary: Summary) -> None:
             f"FROM ({cells}) AS cells GROUP BY child, metric, key",
             params,
         )
-        for child, metric, key, n, completed, total, before, dated in cursor.fetchall():
-            summary.cells[(child, metric, key)] = Cell(
-                n or 0, completed or 0, total or 0, before or 0, dated or 0
-            )
+        # SUM over bigint is numeric in PostgreSQL: counted back as integers
+        for child, metric, key, *sums in cursor.fetchall():
+            summary.cells[(child, metric, key)] = Cell(*(int(value or 0) for value in sums))
         cursor.execute(
             f"SELECT metric, day, SUM(n) FROM ({trend}) AS cells GROUP BY metric, day", params
         )
         for metric, day, n in cursor.fetchall():
             target = summary.trend_opened if metric == STATUS else summary.trend_closed
-            target[day] = n
+            target[day] = int(n)
 
 
 def compact(batch: int = 50_000) -> int:

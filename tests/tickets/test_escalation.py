@@ -37,7 +37,7 @@ from tickets.models import (
     Ticket,
     TicketEvent,
 )
-from tickets.tasks import notify_event_task, ticket_escalation_sweep_task
+from tickets.tasks import notify_event_task, notify_events_task, ticket_escalation_sweep_task
 
 T0 = datetime.datetime(2026, 3, 2, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))  # a Monday
 MINUTE, HOUR, DAY = (
@@ -303,7 +303,7 @@ def test_a_sweep_climbs_many_tickets_in_few_queries(
 
 def test_the_tasks_are_idempotent_celery_citizens():
     sweep_task, notify = ticket_escalation_sweep_task, notify_event_task
-    for task in (sweep_task, notify):
+    for task in (sweep_task, notify, notify_events_task):
         assert task.acks_late is True
         assert task.reject_on_worker_lost is True
         assert 0 < task.soft_time_limit < task.time_limit
@@ -506,3 +506,13 @@ def test_a_report_while_the_broker_is_down_is_saved_and_escalates_once_it_is_bac
     notify_event_task.apply(args=[escalated.pk]).get()
     assert Notification.objects.filter(event=escalated).count() == 1
     assert [m.to for m in mailoutbox] == [["grace@example.org"]]
+
+
+def test_prefetched_ladders_hold_the_same_people_as_ladders_read_alone(world, ladder):
+    grids = [world.A1a, world.A1, world.A2, world.B1, world.T2, world.C, world.D1]
+    prefetched: dict = {}
+    escalation.prefetch_ladders(grids, prefetched)
+    for grid in grids:
+        alone = escalation.Ladder(grid)
+        for level in escalation.LADDER:
+            assert prefetched[grid.pk].rung(level) == alone.rung(level), (grid.name, level)

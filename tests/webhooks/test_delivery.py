@@ -518,6 +518,28 @@ def test_an_escalation_is_sent_as_the_systems_move(
     assert "recipients" not in hit.body.decode()  # who was told stays here
 
 
+def test_a_sweep_of_many_tickets_writes_each_subscription_its_own_grids(
+    world, ivy, subscribe, report
+):
+    root = superuser()
+    on_a, _secret = subscribe(ivy, world.A, EventType.TICKET_ESCALATED)
+    on_b, _secret = subscribe(root, world.B, EventType.TICKET_ESCALATED)
+    opened_only, _secret = subscribe(ivy, world.A, EventType.TICKET_OPENED)
+    with time_machine.travel(T0, tick=False) as clock:
+        in_a = [report(world.A1a), report(world.A2)]
+        in_b = report(world.B1)
+        clock.move_to(T0 + datetime.timedelta(hours=1, minutes=1))
+        escalation.escalation_sweep()
+
+    escalated = WebhookEvent.objects.filter(type="ticket.escalated")
+    by_ticket = {e.ticket_event.ticket_id for e in escalated.filter(deliveries__subscription=on_a)}
+    assert by_ticket == {t.pk for t in in_a}
+    assert {e.ticket_event.ticket_id for e in escalated.filter(deliveries__subscription=on_b)} == {
+        in_b.pk
+    }
+    assert not escalated.filter(deliveries__subscription=opened_only).exists()
+
+
 def test_tls_certificates_are_verified(world, ivy, subscribe, report, tmp_path):
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(*self_signed_certificate(tmp_path))

@@ -119,9 +119,9 @@ def record_event(
 
 def record_events(events: list[TicketEvent]) -> list[TicketEvent]:
     """``record_event`` for many events at once (the escalation sweep's thousands): one
-    insert, then each event's notification job after the commit, and the other apps hear
-    of them together through ``tickets.signals.events_recorded``."""
-    from tickets.tasks import notify_event_task
+    insert, then one notification job for them all after the commit, and the other apps
+    hear of them together through ``tickets.signals.events_recorded``."""
+    from tickets.tasks import notify_events_task
 
     if not events:
         return []
@@ -130,8 +130,7 @@ def record_events(events: list[TicketEvent]) -> list[TicketEvent]:
         event.actor = actor_or_system(event.actor)
         event.note = (event.note or "").strip()
     created = TicketEvent.objects.bulk_create(events)
-    for event in created:
-        enqueue_on_commit(notify_event_task, event.pk)
+    enqueue_on_commit(notify_events_task, [event.pk for event in created])
     events_recorded.send(sender=TicketEvent, events=created)
     return created
 
