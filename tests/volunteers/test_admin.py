@@ -230,3 +230,15 @@ def test_an_activity_page_shows_its_attendance(client, world, staff, vera):
     assert [form.original.pk for form in attendance] == [signup.pk]
     assert attendance.has_add_permission is False
     assert activity.check_in_code in page.content.decode()
+
+
+def test_a_reader_sees_the_volunteers_phone_masked(client, world, staff, leader, homes):
+    volunteer = services.volunteer_register(
+        actor=staff, grid=world.A1, resident=homes["wang"], phone="13912345678"
+    )
+    client.force_login(leader)
+    page = client.get(f"{ADMIN}volunteer/{volunteer.pk}/change/").content.decode()
+    assert "139****5678" in page
+    assert "13912345678" not in page
+    client.force_login(staff)
+    assert "13912345678" in client.get(f"{ADMIN}volunteer/{volunteer.pk}/change/").content.decode()

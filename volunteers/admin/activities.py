@@ -73,6 +73,13 @@ class VolunteerAdmin(ServiceAdminMixin, ScopedAdminMixin, admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         return ("user", "resident") if obj is not None else ()
 
+    def get_fields(self, request, obj=None):
+        """A reader (a district leader: view, no change) sees the phone masked, as in the
+        list; whoever may change the volunteer edits the number."""
+        if obj is not None and not self.has_change_permission(request, obj):
+            return tuple("masked_phone" if name == "phone" else name for name in self.fields)
+        return self.fields
+
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)
         if obj is None and "name" in form.base_fields:
