@@ -18,9 +18,14 @@ DETAIL = {
     "required": ["detail"],
 }
 FIELD_ERRORS = {
-    "type": "object",
-    "description": "Field name (or non_field_errors) → messages; or a detail.",
-    "additionalProperties": True,
+    "description": (
+        "Field name (or non_field_errors) → messages, or a detail; a bad query parameter "
+        "of a list's filters may answer a bare list of messages."
+    ),
+    "oneOf": [
+        {"type": "object", "additionalProperties": True},
+        {"type": "array", "items": {"type": "string"}},
+    ],
 }
 
 ERRORS = {

@@ -25,7 +25,10 @@ from tests.tickets.factories import make_category, open_ticket
 from tickets import services
 from tickets.models import Ticket
 
-pytestmark = [requires_postgres, pytest.mark.django_db(transaction=True)]
+# serialized_rollback: the tables are emptied afterwards without recreating the content
+# types, so the browser tests after this one (which restore a serialized database) find
+# no stray rows in their way
+pytestmark = [requires_postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 SH = zoneinfo.ZoneInfo("Asia/Shanghai")
 THREADS = 12
