@@ -55,17 +55,20 @@ def ticket_escalation_sweep_task(limit: int = escalation.BATCH) -> int:
         return 0
 
 
-@shared_task(
-    acks_late=True,
-    reject_on_worker_lost=True,
-    time_limit=120,
-    soft_time_limit=100,
-    autoretry_for=(SMTPException, OSError),
-    retry_backoff=30,
-    retry_backoff_max=600,
-    retry_jitter=True,
-    max_retries=5,
-)
+# The notification jobs: acknowledged after the work, put back if the worker dies, and a
+# failing mail server retried with backoff (the inbox lines already written stay).
+NOTIFY_OPTIONS = {
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "autoretry_for": (SMTPException, OSError),
+    "retry_backoff": 30,
+    "retry_backoff_max": 600,
+    "retry_jitter": True,
+    "max_retries": 5,
+}
+
+
+@shared_task(time_limit=120, soft_time_limit=100, **NOTIFY_OPTIONS)
 def notify_event_task(event_id: int) -> int:
     """Queued by ``record_event`` after each commit: the event's inbox lines (one per
     recipient, however often this runs) and their emails (at most one each). A mail server
@@ -73,17 +76,7 @@ def notify_event_task(event_id: int) -> int:
     return notifications.notify_event(event_id=event_id)
 
 
-@shared_task(
-    acks_late=True,
-    reject_on_worker_lost=True,
-    time_limit=600,
-    soft_time_limit=540,
-    autoretry_for=(SMTPException, OSError),
-    retry_backoff=30,
-    retry_backoff_max=600,
-    retry_jitter=True,
-    max_retries=5,
-)
+@shared_task(time_limit=600, soft_time_limit=540, **NOTIFY_OPTIONS)
 def notify_events_task(event_ids: list[int]) -> int:
     """``notify_event_task`` for events appended together (``record_events``: the
     escalation sweep's), one job instead of one each. Every event is notified before a mail
