@@ -25,10 +25,10 @@ from tests.tickets.factories import make_category, open_ticket
 from tickets import services
 from tickets.models import Ticket
 
-# serialized_rollback: the tables are emptied afterwards without recreating the content
-# types, so the browser tests after this one (which restore a serialized database) find
-# no stray rows in their way
-pytestmark = [requires_postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+# A transactional test that does not restore a serialized database: it lives here, among
+# the other ones of its kind, after the browser tests (which restore one and would meet the
+# content types this test's flush recreates).
+pytestmark = [requires_postgres, pytest.mark.django_db(transaction=True)]
 
 SH = zoneinfo.ZoneInfo("Asia/Shanghai")
 THREADS = 12
